@@ -1,0 +1,129 @@
+"""`peixun`: the operators' edge, as the gateway is the admins'."""
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import json
+import signal
+import sys
+import time
+
+import click
+
+from services.kit import config
+
+
+@click.group()
+def main():
+    """peixun: the district's yearly mass training of secretaries and members."""
+
+
+@main.command()
+def run():
+    """Run every service in the foreground (the same `nameko run` commands compose uses)."""
+    from services.kit import processes
+
+    running = {name: processes.popen_service(name) for name in config.SERVICES}
+    click.echo(f"started {', '.join(running)}; Ctrl-C stops them", err=True)
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            dead = [name for name, p in running.items() if p.poll() is not None]
+            if dead:
+                click.echo(f"{', '.join(dead)} exited; stopping the others", err=True)
+                break
+            time.sleep(0.5)
+    finally:
+        processes.stop(running)
+    sys.exit(0 if stopping else 1)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(config.SERVICES))
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for an answer.")
+def health(service, timeout):
+    """Ask SERVICE's own RPC health() (what the compose health checks run)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    try:
+        with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout) as rpc:
+            answer = getattr(rpc, service).health()
+    except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy"
+        click.echo(f"{service}: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(answer))
+
+
+@main.group()
+def token():
+    """API tokens for the gateway."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(
+    ["district_admin", "committee_admin", "org_admin", "checkin", "system"]))
+@click.option("--org", "org_code", help="The organisation whose subtree the token is limited to.")
+@click.option("--class", "class_ids", multiple=True, help="A class a checkin token may record.")
+def token_create(role, org_code, class_ids):
+    """Print a new token, alone on its line. Only its hash is stored."""
+    from services.gateway.tokens import create
+
+    click.echo(create(role, org_code, list(class_ids)))
+
+
+@main.group()
+def dlq():
+    """The dead-letter queue (peixun.dead_letters)."""
+
+
+@dlq.command("list")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def dlq_list(limit, as_json):
+    """Show dead letters with their reasons, leaving them in the queue."""
+    from services.kit import dead_letters
+
+    letters = dead_letters.peek(config.amqp_uri(), limit)
+    for letter in letters:
+        if as_json:
+            click.echo(json.dumps(letter, ensure_ascii=False))
+        else:
+            click.echo(f"{letter['service']}  {letter['original_exchange']}/"
+                       f"{letter['original_routing_key']}  {letter['reason']}")
+    if not as_json:
+        click.echo(f"{len(letters)} dead letters shown", err=True)
+
+
+@dlq.command("replay")
+@click.option("--limit", default=0, help="At most this many (0: all).")
+def dlq_replay(limit):
+    """Send dead letters back to the one queue that failed them."""
+    from services.kit import dead_letters
+
+    count = dead_letters.replay(config.amqp_uri(), limit or None)
+    click.echo(f"replayed {count} dead letters")
+
+
+@main.command()
+@click.option("--sessions", default=6, show_default=True, help="Sessions in the demo class.")
+def demo(sessions):
+    """Start every service, run a class through the events, print what happened, stop."""
+    from demo import slice as demo_slice
+
+    sys.exit(demo_slice.main(sessions))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Events published by enrollment on `enrollment.events`."""
+
+from marshmallow import fields, validate
+
+from .fields import (
+    ATTENDANCE_STATUSES,
+    CATEGORIES,
+    COMPLETION_STATUSES,
+    EMPLOYMENTS,
+    ENROLLMENT_MODES,
+    ENROLLMENT_STATUSES,
+    ORG_KINDS,
+    SECTORS,
+    ContractSchema,
+    code,
+    hours,
+    one_of,
+    uuid_str,
+)
+
+SOURCE = "enrollment"
+
+
+class OrganisationChangedV1(ContractSchema):
+    org_code = code(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    parent_code = code(required=True, allow_none=True)
+    kind = one_of(ORG_KINDS, required=True)
+    sector = one_of(SECTORS, required=True, allow_none=True)
+    secretary_member_no = code(required=True, allow_none=True)
+
+
+class PersonChangedV1(ContractSchema):
+    """What reporting needs of a person: where they sit and what they are, never more."""
+
+    member_no = code(required=True)
+    org_code = code(required=True, allow_none=True)
+    committee_code = code(required=True, allow_none=True)
+    joined_on = fields.Date(required=True, allow_none=True)
+    employment = one_of(EMPLOYMENTS, required=True, allow_none=True)
+    secretary_of = code(required=True, allow_none=True)
+    active = fields.Boolean(load_default=True)
+
+
+class EnrollmentV1(ContractSchema):
+    enrollment_id = uuid_str(required=True)
+    class_id = uuid_str(required=True)
+    member_no = code(required=True)
+    org_code = code(required=True)
+    committee_code = code(required=True, allow_none=True)
+    sector = one_of(SECTORS, required=True, allow_none=True)
+    category = one_of(CATEGORIES, required=True, allow_none=True)
+    mode = one_of(ENROLLMENT_MODES, required=True)
+    status = one_of(ENROLLMENT_STATUSES, required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+class AttendanceRecordedV1(ContractSchema):
+    enrollment_id = uuid_str(required=True)
+    session_id = uuid_str(required=True)
+    class_id = uuid_str(required=True)
+    member_no = code(required=True)
+    status = one_of(ATTENDANCE_STATUSES, required=True)
+    hours_earned = hours(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+    correction = fields.Boolean(required=True)
+
+
+class CompletionRecordedV1(ContractSchema):
+    enrollment_id = uuid_str(required=True)
+    class_id = uuid_str(required=True)
+    member_no = code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    status = one_of(COMPLETION_STATUSES, required=True)
+    attended_hours = hours(required=True)
+    class_hours = hours(required=True)
+
+
+CONTRACTS = {
+    "organisation_changed": {1: OrganisationChangedV1},
+    "person_changed": {1: PersonChangedV1},
+    "enrollment_confirmed": {1: EnrollmentV1},
+    "enrollment_waitlisted": {1: EnrollmentV1},
+    "enrollment_withdrawn": {1: EnrollmentV1},
+    "attendance_recorded": {1: AttendanceRecordedV1},
+    "completion_recorded": {1: CompletionRecordedV1},
+}

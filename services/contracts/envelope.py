@@ -1,0 +1,96 @@
+"""The event envelope every message carries (modelled on CloudEvents: id, type, source, time)."""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+
+class ContractError(ValueError):
+    """A message that does not meet its contract; retrying cannot fix it."""
+
+    def __init__(self, reason: str, errors: dict | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = errors or {}
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    occurred_at = fields.AwareDateTime(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    data = fields.Dict(required=True)
+
+
+_envelope = EnvelopeSchema()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A validated event. `data` holds the contract's loaded values; `payload` the wire form."""
+
+    id: str
+    type: str
+    source: str
+    occurred_at: datetime
+    version: int
+    data: dict
+    payload: dict = field(repr=False, compare=False)
+
+    def body(self) -> bytes:
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def format_errors(errors: dict, prefix: str = "") -> str:
+    """Flatten marshmallow's nested errors into `field: reason; …`."""
+    parts = []
+    for key, value in sorted(errors.items(), key=lambda kv: str(kv[0])):
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            parts.append(format_errors(value, f"{name}."))
+        else:
+            reasons = value if isinstance(value, list) else [value]
+            parts.append(f"{name}: {' '.join(str(r) for r in reasons)}")
+    return "; ".join(parts)
+
+
+def parse_envelope(body: bytes | str) -> dict:
+    """Decode and check the envelope alone; raises ContractError naming what is wrong."""
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError(f"body is not JSON: {exc}") from None
+    return check_envelope(raw)
+
+
+def check_envelope(raw) -> dict:
+    if not isinstance(raw, dict):
+        raise ContractError("body is not a JSON object")
+    try:
+        _envelope.load(raw)
+    except ValidationError as exc:
+        raise ContractError(f"envelope: {format_errors(exc.messages)}", exc.messages) from None
+    return raw
+
+
+def dump_payload(event_id: str, source: str, type_: str, version: int, data: dict,
+                 occurred_at: datetime | None = None) -> dict:
+    return {
+        "id": event_id,
+        "type": type_,
+        "source": source,
+        "occurred_at": (occurred_at or datetime.now(UTC)).isoformat(),
+        "version": version,
+        "data": data,
+    }
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())

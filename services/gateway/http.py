@@ -1,0 +1,59 @@
+"""The gateway's HTTP entrypoint: commit before answering, JSON in and out, problem details."""
+
+import json
+import sys
+
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.wrappers import Response
+
+from services.kit.database import commit_worker
+from services.kit.errors import DomainError, InvalidInput
+
+from . import problems
+
+MAX_BODY = 1024 * 1024
+
+
+class Http(HttpRequestHandler):
+    def __init__(self, method, url, **kwargs):
+        kwargs.setdefault("expected_exceptions", (DomainError,))
+        super().__init__(method, url, **kwargs)
+
+    def handle_result(self, event, worker_ctx, result, exc_info):
+        if exc_info is None:
+            try:
+                commit_worker(worker_ctx)
+            except Exception:  # noqa: BLE001 - answered as a problem
+                result, exc_info = None, sys.exc_info()
+        return super().handle_result(event, worker_ctx, result, exc_info)
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        return json_response(result)
+
+    def response_from_exception(self, exc):
+        return problems.from_exception(exc)
+
+
+http = Http.decorator
+
+
+def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status,
+                    mimetype="application/json", headers=headers)
+
+
+def json_body(request) -> dict:
+    """The request's JSON object, or a 4xx that says what is wrong with it."""
+    request.max_content_length = MAX_BODY
+    if request.mimetype != "application/json":
+        raise InvalidInput("the body must be application/json",
+                           errors={"Content-Type": ["expected application/json"]})
+    try:
+        data = json.loads(request.get_data(cache=True) or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput("the body is not valid JSON", errors={"body": [str(exc)]}) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", errors={"body": ["not an object"]})
+    return data

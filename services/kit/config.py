@@ -1,0 +1,53 @@
+"""Configuration from the environment, with defaults that work on a laptop."""
+
+import os
+from pathlib import Path
+
+SERVICES = ("scheduling", "enrollment", "reporting", "gateway")
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get("PEIXUN_VAR_DIR", ROOT / "var"))
+
+
+def database_url(service: str) -> str:
+    """`<SERVICE>_DATABASE_URL`, else a SQLite file of the service's own under var/."""
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if url:
+        return url
+    var_dir().mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir() / service}.db"
+
+
+def rpc_timeout() -> float:
+    """Seconds an RPC call between services may take before the caller gives up."""
+    return float(os.environ.get("PEIXUN_RPC_TIMEOUT", "10"))
+
+
+def http_port() -> int:
+    return int(os.environ.get("PEIXUN_HTTP_PORT", "8000"))
+
+
+def nameko_config_path() -> Path:
+    return ROOT / "deploy" / "nameko.yaml"
+
+
+# The one place that says how each service process starts: `peixun run` and compose both use it.
+SERVICE_CLASSES = {
+    "scheduling": "services.scheduling.service:SchedulingService",
+    "enrollment": "services.enrollment.service:EnrollmentService",
+    "reporting": "services.reporting.service:ReportingService",
+    "gateway": "services.gateway.service:GatewayService",
+}
+
+
+def service_command(service: str) -> list[str]:
+    """The argv that runs one service, as the compose file also runs it (from the repo root)."""
+    return ["nameko", "run", "--config", "deploy/nameko.yaml", SERVICE_CLASSES[service]]

@@ -1,0 +1,79 @@
+"""Operators' view of `peixun.dead_letters`: list reasons, replay to the consumer that failed."""
+
+from kombu import Connection
+
+from services.contracts.topology import dead_letter_queue
+
+from .amqp import ConfirmingPublisher, Outgoing
+from .events import H_EXCHANGE, H_QUEUE, H_REASON, H_ROUTING_KEY, H_SERVICE
+
+REPLAYED = "x-peixun-replayed"
+KEPT = (H_EXCHANGE, H_ROUTING_KEY, REPLAYED)
+
+
+def _describe(message) -> dict:
+    headers = message.headers or {}
+    body = message.body
+    return {
+        "reason": headers.get(H_REASON),
+        "service": headers.get(H_SERVICE),
+        "original_exchange": headers.get(H_EXCHANGE),
+        "original_routing_key": headers.get(H_ROUTING_KEY),
+        "original_queue": headers.get(H_QUEUE),
+        "message_id": (message.properties or {}).get("message_id"),
+        "body": body.decode("utf-8", "replace") if isinstance(body, bytes) else body,
+    }
+
+
+def peek(uri: str, limit: int = 100) -> list[dict]:
+    """Read up to `limit` dead letters without taking them: closing the channel unacked
+    puts them back in order."""
+    letters = []
+    with Connection(uri) as connection:
+        channel = connection.channel()
+        queue = connection.SimpleQueue(dead_letter_queue(), no_ack=False, channel=channel)
+        try:
+            while len(letters) < limit:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    break
+                letters.append(_describe(message))
+        finally:
+            channel.close()
+    return letters
+
+
+def replay(uri: str, limit: int | None = None) -> int:
+    """Republish each dead letter to its original queue only; ack it once confirmed."""
+    publisher = ConfirmingPublisher(uri)
+    count = 0
+    try:
+        with Connection(uri) as connection:
+            queue = connection.SimpleQueue(dead_letter_queue(), no_ack=False)
+            while limit is None or count < limit:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    break
+                headers = dict(message.headers or {})
+                target = headers.get(H_QUEUE)
+                if not target:
+                    message.requeue()
+                    raise RuntimeError("a dead letter has no x-peixun-original-queue header")
+                # Keep where it came from; drop the verdict and the retry count.
+                headers = {k: v for k, v in headers.items()
+                           if not k.startswith("x-peixun-") or k in KEPT}
+                headers[REPLAYED] = int(headers.get(REPLAYED, 0)) + 1
+                properties = message.properties or {}
+                publisher.publish([Outgoing(
+                    exchange="", routing_key=target, body=message.body, headers=headers,
+                    message_id=properties.get("message_id"), type=properties.get("type"),
+                    content_type=message.content_type, content_encoding=message.content_encoding,
+                )])
+                message.ack()
+                count += 1
+            queue.close()
+    finally:
+        publisher.close()
+    return count

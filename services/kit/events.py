@@ -1,0 +1,311 @@
+"""The kit's event entrypoint: contract check, inbox, commit-then-ack, retry, dead letters.
+
+nameko's own `event_handler` acks and forgets a message whose handler raised, and crashes on a
+body it cannot decode. This one takes the raw bytes and decides itself:
+
+- a body that fails its contract (not JSON, a bad envelope, an unknown version, bad data)
+  goes to the dead-letter queue with the reason;
+- an event id already in the inbox is acked and skipped;
+- the handler's writes, its outbox rows and the inbox row commit in one transaction, and only
+  then is the message acked;
+- a failure retrying can fix (database away, `RetryLater`) goes to the queue's retry queue with
+  a growing delay; any other failure goes to the dead-letter queue.
+
+With `batch=N` the handler receives a list of up to N events in one transaction (prefetch N,
+ack after commit). A failing batch is split and each event retried on its own, so one bad
+event cannot hold back its neighbours.
+"""
+
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from functools import partial
+
+import eventlet
+from kombu import Connection
+from kombu.mixins import ConsumerMixin
+from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import insert, select
+
+from services.contracts import ContractError, Event, parse_event
+from services.contracts.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_ROUTING_KEY,
+    consumer_queues,
+    exchange_name,
+)
+
+from . import config
+from .amqp import ConfirmingPublisher, Outgoing, PublishFailed, declare_topology
+from .database import find_database
+from .errors import DomainError, RetryLater
+from .models import inbox
+
+log = logging.getLogger(__name__)
+
+RETRY_DEADLINE = 600.0   # seconds a `RetryLater` keeps being retried before it is a dead letter
+MAX_DELAY = 60.0
+LINGER = 0.02            # seconds a partial batch waits for more messages
+
+H_REASON = "x-peixun-reason"
+H_SERVICE = "x-peixun-service"
+H_EXCHANGE = "x-peixun-original-exchange"
+H_ROUTING_KEY = "x-peixun-original-routing-key"
+H_QUEUE = "x-peixun-original-queue"
+H_ATTEMPTS = "x-peixun-attempts"
+H_FIRST_FAILED = "x-peixun-first-failed-at"
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff: 0.5 s, 1 s, 2 s … capped at a minute."""
+    return min(0.5 * 2 ** max(attempt - 1, 0), MAX_DELAY)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, RetryLater | sa_exc.OperationalError | sa_exc.InterfaceError
+                  | ConnectionError | TimeoutError | eventlet.Timeout):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, DomainError):
+        return f"domain: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+class EventConsumer(SharedExtension, ProviderCollector):
+    """One AMQP connection per container, consuming every kit event handler's queue raw."""
+
+    def setup(self):
+        self.uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
+        self.publisher = ConfirmingPublisher(self.uri)
+        declare_topology(self.uri)
+
+    def start(self):
+        self._loop = _ConsumeLoop(self)
+        self._thread = self.container.spawn_managed_thread(self._loop.run)
+
+    def stop(self):
+        self.wait_for_providers()   # in-flight workers finish and ack first
+        self._loop.should_stop = True
+        self._thread.wait()
+        self.publisher.close()
+
+    def kill(self):
+        if hasattr(self, "_loop"):
+            self._loop.should_stop = True
+        self.publisher.close()
+
+
+class _ConsumeLoop(ConsumerMixin):
+    def __init__(self, extension: EventConsumer):
+        self.extension = extension
+        self.connection = Connection(extension.uri, heartbeat=60)
+
+    def get_consumers(self, Consumer, channel):
+        consumers = []
+        for provider in self.extension._providers:
+            consumers.append(Consumer(queues=[provider.queue], on_message=provider.on_message,
+                                      prefetch_count=provider.prefetch, accept=None))
+        return consumers
+
+    def on_connection_error(self, exc, interval):
+        log.warning("event consumer: broker connection error %s; retry in %ss", exc, interval)
+
+
+class EventHandler(Entrypoint):
+    consumer = EventConsumer()
+
+    def __init__(self, source: str, event_type: str, batch: int = 1, **kwargs):
+        self.source = source
+        self.event_type = event_type
+        self.batch = batch
+        self.prefetch = max(batch * 2, 10)
+        super().__init__(expected_exceptions=(DomainError, RetryLater), **kwargs)
+
+    def setup(self):
+        self.service = self.container.service_name
+        self.queue, self.retry_queue = consumer_queues(self.service, self.source, self.event_type)
+        self.consumer_name = self.queue.name
+        self.database = find_database(self.container)
+        self._buffer: list = []
+        self._flusher = None
+        self.consumer.register_provider(self)
+
+    def stop(self):
+        self._flush()
+        self.consumer.unregister_provider(self)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def on_message(self, message):
+        """Called in the consumer's green thread with the raw message."""
+        try:
+            event = parse_event(message.body, source=self.source, event_type=self.event_type)
+        except ContractError as exc:
+            self.dead_letter(message, exc.reason)
+            return
+        self._buffer.append((event, message))
+        if len(self._buffer) >= self.batch:
+            self._flush()
+        elif self._flusher is None:
+            self._flusher = eventlet.spawn_after(LINGER, self._flush)
+
+    def _flush(self):
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        items, self._buffer = self._buffer, []
+        if items:
+            self._process(items)
+
+    def _process(self, items):
+        try:
+            items = self._drop_seen(items)
+        except Exception as exc:  # noqa: BLE001 - database away: try again later
+            for _event, message in items:
+                self.fail(message, exc)
+            return
+        if items:
+            self._spawn(items)
+
+    def _drop_seen(self, items):
+        """Ack what the inbox already holds (and repeats within the batch)."""
+        fresh, ids = [], set()
+        if self.database is not None:
+            with self.database.engine.connect() as connection:
+                ids = set(connection.execute(
+                    select(inbox.c.event_id).where(
+                        inbox.c.consumer == self.consumer_name,
+                        inbox.c.event_id.in_([event.id for event, _ in items]))
+                ).scalars())
+        for event, message in items:
+            if event.id in ids:
+                log.info("skipping event %s: already handled", event.id)
+                self.ack(message)
+            else:
+                ids.add(event.id)
+                fresh.append((event, message))
+        return fresh
+
+    def _spawn(self, items):
+        events = [event for event, _ in items]
+        args = (events,) if self.batch > 1 else (events[0],)
+        first = events[0].id
+        context = {"event_id": first if len(events) == 1 else f"{first}+{len(events) - 1}"}
+        self.container.spawn_worker(self, args, {}, context_data=context,
+                                    handle_result=partial(self.handle_result, items))
+
+    # -- after the handler ---------------------------------------------------------------
+
+    def handle_result(self, items, worker_ctx, result, exc_info):
+        if exc_info is None:
+            try:
+                self._commit(worker_ctx, [event for event, _ in items])
+            except Exception:  # noqa: BLE001 - classified below like a handler failure
+                exc_info = sys.exc_info()
+        if exc_info is None:
+            for _, message in items:
+                self.ack(message)
+        elif len(items) > 1:
+            # One bad event must not sink its batch: run each on its own.
+            for item in items:
+                self.container.spawn_managed_thread(partial(self._process, [item]))
+        else:
+            self.fail(items[0][1], exc_info[1])
+        return result, exc_info
+
+    def _commit(self, worker_ctx, events: list[Event]):
+        session = self.database.session_for(worker_ctx)
+        now = datetime.now(UTC)
+        session.execute(insert(inbox), [
+            {"consumer": self.consumer_name, "event_id": e.id, "source": e.source,
+             "type": e.type, "payload": e.payload, "received_at": now}
+            for e in events
+        ])
+        session.commit()
+
+    def fail(self, message, exc: BaseException):
+        if isinstance(exc, sa_exc.IntegrityError) and self._already_handled(message):
+            self.ack(message)   # a twin delivery committed first
+        elif is_retryable(exc):
+            self.retry(message, exc)
+        else:
+            self.dead_letter(message, failure_reason(exc))
+
+    def _already_handled(self, message) -> bool:
+        try:
+            event = parse_event(message.body)
+            with self.database.engine.connect() as connection:
+                return connection.execute(select(inbox.c.event_id).where(
+                    inbox.c.consumer == self.consumer_name, inbox.c.event_id == event.id)
+                ).first() is not None
+        except Exception:  # noqa: BLE001
+            return False
+
+    # -- acking, retrying, dead-lettering --------------------------------------------------
+
+    def ack(self, message):
+        try:
+            message.ack()
+        except Exception as exc:  # noqa: BLE001 - the broker will redeliver; the inbox dedupes
+            log.warning("ack failed (%s); the message will be redelivered", exc)
+
+    def _republish(self, message, outgoing: Outgoing) -> bool:
+        try:
+            self.consumer.publisher.publish([outgoing])
+        except PublishFailed as exc:
+            log.warning("could not republish (%s); leaving the message unacked", exc)
+            try:
+                message.requeue()
+            except Exception:  # noqa: BLE001
+                pass
+            return False
+        self.ack(message)
+        return True
+
+    def _origin(self, headers: dict, message) -> tuple[str, str]:
+        info = message.delivery_info or {}
+        return (headers.get(H_EXCHANGE) or info.get("exchange") or exchange_name(self.source),
+                headers.get(H_ROUTING_KEY) or info.get("routing_key") or self.event_type)
+
+    def retry(self, message, exc: BaseException):
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(H_ATTEMPTS, 0)) + 1
+        first = headers.get(H_FIRST_FAILED) or datetime.now(UTC).isoformat()
+        waited = time.time() - datetime.fromisoformat(first).timestamp()
+        if isinstance(exc, RetryLater) and waited > RETRY_DEADLINE:
+            self.dead_letter(message, f"gave up after {waited:.0f}s: {failure_reason(exc)}")
+            return
+        exchange, routing_key = self._origin(headers, message)
+        headers.update({H_ATTEMPTS: attempt, H_FIRST_FAILED: first, H_EXCHANGE: exchange,
+                        H_ROUTING_KEY: routing_key, H_REASON: failure_reason(exc)})
+        delay = retry_delay(attempt)
+        log.info("retrying message in %.1fs (attempt %d): %s", delay, attempt, failure_reason(exc))
+        self._republish(message, self._copy(message, "", self.retry_queue.name, headers,
+                                            expiration=str(int(delay * 1000))))
+
+    def dead_letter(self, message, reason: str):
+        headers = dict(message.headers or {})
+        exchange, routing_key = self._origin(headers, message)
+        headers.update({H_REASON: reason, H_SERVICE: self.service, H_EXCHANGE: exchange,
+                        H_ROUTING_KEY: routing_key, H_QUEUE: self.queue.name})
+        log.error("dead-lettering a message from %s/%s: %s", exchange, routing_key, reason)
+        self._republish(message, self._copy(message, DEAD_LETTER_EXCHANGE,
+                                            DEAD_LETTER_ROUTING_KEY, headers))
+
+    @staticmethod
+    def _copy(message, exchange, routing_key, headers, expiration=None) -> Outgoing:
+        properties = message.properties or {}
+        return Outgoing(
+            exchange=exchange, routing_key=routing_key, body=message.body, headers=headers,
+            message_id=properties.get("message_id"), type=properties.get("type"),
+            content_type=message.content_type, content_encoding=message.content_encoding,
+            expiration=expiration,
+        )
+
+
+event_handler = EventHandler.decorator

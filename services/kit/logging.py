@@ -1,0 +1,49 @@
+"""JSON log lines that carry nameko's call id and the event id of the worker that wrote them."""
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+
+from nameko.extensions import DependencyProvider
+
+# Green-thread local once eventlet has monkey-patched threading, as every service process has.
+_context = threading.local()
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "service": getattr(_context, "service", None),
+            "call_id": getattr(_context, "call_id", None),
+            "event_id": getattr(_context, "event_id", None),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps({k: v for k, v in line.items() if v is not None}, ensure_ascii=False)
+
+
+class LogContext(DependencyProvider):
+    """Puts the worker's call id and event id where JsonFormatter finds them."""
+
+    def worker_setup(self, worker_ctx):
+        _context.service = self.container.service_name
+        _context.call_id = worker_ctx.call_id
+        _context.event_id = (worker_ctx.context_data or {}).get("event_id")
+
+    def worker_teardown(self, worker_ctx):
+        _context.call_id = _context.event_id = None
+
+    def get_dependency(self, worker_ctx):
+        return None
+
+
+def configure(level: str = "INFO") -> None:
+    """For processes that are not started by `nameko run` (the CLI, the demo)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)

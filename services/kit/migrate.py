@@ -1,0 +1,34 @@
+"""Alembic migrations per service, applied when the service starts."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, text
+
+from .models import metadata as kit_metadata
+
+KIT_MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICES_DIR = Path(__file__).resolve().parents[1]
+
+
+def alembic_config(service: str, connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(KIT_MIGRATIONS))
+    cfg.set_main_option("version_locations", str(SERVICES_DIR / service / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, service: str) -> None:
+    """Bring the service's database to the newest revision; replicas take turns."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                               {"key": f"peixun.migrate.{service}"})
+        command.upgrade(alembic_config(service, connection), "head")
+
+
+def create_kit_tables(op) -> None:
+    """For a service's first revision: the outbox and the inbox, as kit/models.py defines them."""
+    kit_metadata.create_all(op.get_bind())

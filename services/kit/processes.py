@@ -1,0 +1,57 @@
+"""Starting and stopping the service processes, as `peixun run`, the demo and the tests do."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import config
+
+BIN = Path(sys.executable).parent
+
+
+def popen_service(service: str, env: dict | None = None, stdout=None) -> subprocess.Popen:
+    argv = config.service_command(service)
+    argv[0] = str(BIN / argv[0])   # the nameko of this virtualenv
+    return subprocess.Popen(argv, cwd=config.ROOT, env={**os.environ, **(env or {})},
+                            stdout=stdout, stderr=subprocess.STDOUT if stdout else None)
+
+
+def stop(processes: dict[str, subprocess.Popen], timeout: float = 20.0) -> None:
+    """SIGTERM (nameko lets in-flight workers finish), then SIGKILL what is left."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes.values():
+        try:
+            process.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_healthy(services, amqp_uri: str, processes: dict | None = None,
+                 timeout: float = 60.0) -> None:
+    """Wait until every service answers its RPC health(); fail early if a process died."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=3) as rpc:
+        while pending:
+            for name, process in (processes or {}).items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode} while starting")
+            service = pending[0]
+            try:
+                if getattr(rpc, service).health()["status"] == "ok":
+                    pending.pop(0)
+                    continue
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service} did not become healthy in {timeout:.0f}s")
+            time.sleep(0.3)

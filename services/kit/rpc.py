@@ -1,0 +1,71 @@
+"""RPC that commits before it answers, and calls between services that give up in time."""
+
+import sys
+
+import eventlet
+from nameko.exceptions import deserialize_to_instance
+from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcProxy
+
+from . import config
+from .database import commit_worker
+from .errors import DomainError, Forbidden, InvalidInput, NotFound, RetryLater, Unauthorized
+
+# Domain errors cross RPC as themselves (with their field errors), not as a bare RemoteError.
+for _error in (DomainError, NotFound, InvalidInput, Forbidden, Unauthorized):
+    deserialize_to_instance(_error)
+
+
+class RpcTimeout(TimeoutError):
+    pass
+
+
+class Rpc(NamekoRpc):
+    """nameko's rpc, but the worker's transaction commits before the reply goes out, so a
+    caller never hears "done" for a change that then failed to commit."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("expected_exceptions", (DomainError, RetryLater))
+        super().__init__(**kwargs)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is None:
+            try:
+                commit_worker(worker_ctx)
+            except Exception:  # noqa: BLE001 - the caller gets the commit's error
+                result, exc_info = None, sys.exc_info()
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = Rpc.decorator
+
+
+class _TimedMethod:
+    def __init__(self, method, service: str, name: str, timeout: float):
+        self.method, self.service, self.name, self.timeout = method, service, name, timeout
+
+    def __call__(self, *args, **kwargs):
+        reply = self.method.call_async(*args, **kwargs)
+        with eventlet.Timeout(self.timeout, RpcTimeout(
+                f"{self.service}.{self.name} did not answer within {self.timeout}s")):
+            return reply.result()
+
+
+class _TimedProxy:
+    def __init__(self, proxy, service: str, timeout: float):
+        self._proxy, self._service, self._timeout = proxy, service, timeout
+
+    def __getattr__(self, name):
+        return _TimedMethod(getattr(self._proxy, name), self._service, name, self._timeout)
+
+
+class ServiceRpc(RpcProxy):
+    """`ServiceRpc("scheduling")`: nameko's RpcProxy with a timeout on every call."""
+
+    def __init__(self, target_service: str, timeout: float | None = None, **options):
+        super().__init__(target_service, **options)
+        self.timeout = timeout
+
+    def get_dependency(self, worker_ctx):
+        timeout = self.timeout or config.rpc_timeout()
+        return _TimedProxy(super().get_dependency(worker_ctx), self.target_service, timeout)
