@@ -64,8 +64,11 @@ def format_errors(errors: dict, prefix: str = "") -> str:
 def parse_envelope(body: bytes | str) -> dict:
     """Decode and check the envelope alone; raises ContractError naming what is wrong."""
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
+    except UnicodeDecodeError as exc:
+        raise ContractError(f"body is not JSON: not UTF-8 text ({exc.reason} at byte "
+                            f"{exc.start})") from None
+    except json.JSONDecodeError as exc:
         raise ContractError(f"body is not JSON: {exc}") from None
     return check_envelope(raw)
 

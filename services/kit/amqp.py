@@ -94,7 +94,7 @@ class ConfirmingPublisher:
                 self._pending, self._nacked, self._returned = set(), set(), []
                 for m in messages:
                     properties = {"content_type": m.content_type, "delivery_mode": 2,
-                                  "headers": m.headers or {}}
+                                  "application_headers": m.headers or {}}
                     if m.content_encoding:
                         properties["content_encoding"] = m.content_encoding
                     if m.message_id:

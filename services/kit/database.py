@@ -13,6 +13,10 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(url: str):
+    # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3, whose binary build blocks
+    # eventlet's loop; psycopg2 cooperates with the monkey-patching (STACK.md).
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -28,10 +32,15 @@ def make_engine(url: str):
 
 
 class Database(DependencyProvider):
-    """`self.db` in a service: the worker's session. Migrations run when the container starts."""
+    """`self.db` in a service: the worker's session. Migrations run when the container starts.
+
+    `Database(service="reporting")` uses another service's database; only tests need that."""
+
+    def __init__(self, service: str | None = None):
+        self.service = service
 
     def setup(self):
-        self.service = self.container.service_name
+        self.service = self.service or self.container.service_name
         self.url = self.container.config.get(f"{self.service.upper()}_DATABASE_URL") or \
             config.database_url(self.service)
         self.engine = make_engine(self.url)
@@ -70,3 +79,19 @@ def commit_worker(worker_ctx) -> None:
     database = find_database(worker_ctx.container)
     if database is not None and worker_ctx in database.sessions:
         database.sessions[worker_ctx].commit()
+
+
+def add_or_increment(session: Session, table, key: dict, increments: dict) -> None:
+    """One atomic statement: insert the row, or add `increments` to the existing one. Safe when
+    workers handle events for the same row at once (PostgreSQL and SQLite both speak it)."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).values(**key, **increments)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: getattr(table.c, name) + getattr(statement.excluded, name)
+              for name in increments},
+    )
+    session.execute(statement)

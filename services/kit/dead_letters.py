@@ -31,12 +31,11 @@ def peek(uri: str, limit: int = 100) -> list[dict]:
     letters = []
     with Connection(uri) as connection:
         channel = connection.channel()
-        queue = connection.SimpleQueue(dead_letter_queue(), no_ack=False, channel=channel)
+        queue = dead_letter_queue().bind(channel)
         try:
             while len(letters) < limit:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
+                message = queue.get(no_ack=False)   # raw: a dead letter may not be JSON
+                if message is None:
                     break
                 letters.append(_describe(message))
         finally:
@@ -50,11 +49,10 @@ def replay(uri: str, limit: int | None = None) -> int:
     count = 0
     try:
         with Connection(uri) as connection:
-            queue = connection.SimpleQueue(dead_letter_queue(), no_ack=False)
+            queue = dead_letter_queue().bind(connection.channel())
             while limit is None or count < limit:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
+                message = queue.get(no_ack=False)
+                if message is None:
                     break
                 headers = dict(message.headers or {})
                 target = headers.get(H_QUEUE)
@@ -73,7 +71,6 @@ def replay(uri: str, limit: int | None = None) -> int:
                 )])
                 message.ack()
                 count += 1
-            queue.close()
     finally:
         publisher.close()
     return count

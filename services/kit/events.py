@@ -64,10 +64,18 @@ def retry_delay(attempt: int) -> float:
 
 
 def is_retryable(exc: BaseException) -> bool:
+    """Infrastructure away, a reference not seen yet, or a write that lost a race to another
+    worker (a unique key): a later try can succeed."""
     if isinstance(exc, RetryLater | sa_exc.OperationalError | sa_exc.InterfaceError
-                  | ConnectionError | TimeoutError | eventlet.Timeout):
+                  | sa_exc.IntegrityError | ConnectionError | TimeoutError | eventlet.Timeout):
         return True
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def has_deadline(exc: BaseException) -> bool:
+    """Retried for RETRY_DEADLINE only: it may never come right (DESIGN §3: 10 minutes).
+    An outage is retried for as long as it lasts."""
+    return isinstance(exc, RetryLater | sa_exc.IntegrityError)
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -108,6 +116,9 @@ class _ConsumeLoop(ConsumerMixin):
     def get_consumers(self, Consumer, channel):
         consumers = []
         for provider in self.extension._providers:
+            # The topology declares production queues up front; this also covers any other
+            # handler, and a retry queue must exist before the first retry is routed to it.
+            provider.retry_queue.bind(channel).declare()
             consumers.append(Consumer(queues=[provider.queue], on_message=provider.on_message,
                                       prefetch_count=provider.prefetch, accept=None))
         return consumers
@@ -277,7 +288,7 @@ class EventHandler(Entrypoint):
         attempt = int(headers.get(H_ATTEMPTS, 0)) + 1
         first = headers.get(H_FIRST_FAILED) or datetime.now(UTC).isoformat()
         waited = time.time() - datetime.fromisoformat(first).timestamp()
-        if isinstance(exc, RetryLater) and waited > RETRY_DEADLINE:
+        if has_deadline(exc) and waited > RETRY_DEADLINE:
             self.dead_letter(message, f"gave up after {waited:.0f}s: {failure_reason(exc)}")
             return
         exchange, routing_key = self._origin(headers, message)

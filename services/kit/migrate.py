@@ -1,5 +1,6 @@
 """Alembic migrations per service, applied when the service starts."""
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,10 @@ from .models import metadata as kit_metadata
 
 KIT_MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICES_DIR = Path(__file__).resolve().parents[1]
+
+# Alembic keeps its running context in module globals: one migration per process at a time
+# (several containers can share a process, as in tests).
+_process_lock = threading.Lock()
 
 
 def alembic_config(service: str, connection) -> Config:
@@ -22,7 +27,7 @@ def alembic_config(service: str, connection) -> Config:
 
 def upgrade(engine: Engine, service: str) -> None:
     """Bring the service's database to the newest revision; replicas take turns."""
-    with engine.begin() as connection:
+    with _process_lock, engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                                {"key": f"peixun.migrate.{service}"})

@@ -1,0 +1,229 @@
+"""DESIGN §3 on the real RabbitMQ and PostgreSQL: nothing lost, nothing counted twice, bad input
+kept with its reason, outages retried."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+import pytest
+from kombu import Connection, Exchange, Queue
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from services.contracts import new_event
+from services.contracts.topology import queue_name
+from services.kit import dead_letters as dlq
+from services.kit import migrate
+from services.kit.database import make_engine
+from services.kit.models import inbox, outbox
+from services.kit.outbox import OutboxWriter
+from services.reporting import projections
+from services.reporting.models import ClassProgress
+from services.reporting.service import ReportingService
+from services.scheduling.service import SchedulingService
+from tests.conftest import PG_URL, wait_until
+
+REPORTING_QUEUE = queue_name("reporting", "scheduling", "session_completed")
+
+
+def session_completed(class_id=None, hours=2.0):
+    starts = datetime(2026, 5, 6, 1, 0, tzinfo=UTC)
+    return new_event("scheduling", "session_completed", {
+        "session_id": str(uuid.uuid4()), "class_id": class_id or str(uuid.uuid4()),
+        "course_title": "学习贯彻习近平新时代党建思想", "core_theory": True, "kind": "lecture",
+        "starts_at": starts, "ends_at": starts + timedelta(hours=2), "hours": hours,
+        "venue_name": "区委党校", "instructor_name": "市委党校教授", "live": False, "sequence": 0,
+    })
+
+
+def progress_of(url, class_id):
+    engine = make_engine(url)
+    with Session(engine) as session:
+        row = session.get(ClassProgress, class_id)
+        result = None if row is None else (row.completed_sessions, row.completed_hours)
+    engine.dispose()
+    return result
+
+
+def count(url, table):
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        n = connection.execute(select(func.count()).select_from(table)).scalar_one()
+    engine.dispose()
+    return n
+
+
+@pytest.fixture
+def reporting(container_factory, service_config):
+    container = container_factory(ReportingService, service_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def reporting_url(database_urls):
+    return database_urls["reporting"]
+
+
+def test_the_same_event_delivered_twice_is_handled_once(reporting, publish, reporting_url):
+    event = session_completed()
+    publish("scheduling.events", "session_completed", event.body())
+    publish("scheduling.events", "session_completed", event.body())
+    later = session_completed(event.data["class_id"])
+    publish("scheduling.events", "session_completed", later.body())
+
+    wait_until(lambda: progress_of(reporting_url, event.data["class_id"]) == (2, 4.0),
+               message="both distinct events counted")
+    assert count(reporting_url, inbox) == 2
+
+
+def test_malformed_and_unknown_version_are_dead_lettered_and_consuming_goes_on(
+        reporting, publish, dead_letters, reporting_url):
+    class_id = str(uuid.uuid4())
+    before = session_completed(class_id)
+    unknown_version = dict(session_completed(class_id).payload, version=99)
+    bad_data = session_completed(class_id).payload
+    bad_data = {**bad_data, "data": {**bad_data["data"], "hours": "lots"}}
+    after = session_completed(class_id)
+
+    publish("scheduling.events", "session_completed", before.body())
+    publish("scheduling.events", "session_completed", b"\x00\xffnot json at all",
+            content_type="application/octet-stream")
+    publish("scheduling.events", "session_completed", json.dumps(unknown_version).encode())
+    publish("scheduling.events", "session_completed", json.dumps(bad_data).encode())
+    publish("scheduling.events", "session_completed", after.body())
+
+    letters = dead_letters(3)
+    reasons = sorted(m.headers["x-peixun-reason"] for m in letters)
+    assert reasons[0].startswith("body is not JSON")
+    assert reasons[1].startswith("data: hours")
+    assert reasons[2].startswith("version: scheduling.session_completed version 99 is unknown")
+    for message in letters:
+        assert message.headers["x-peixun-service"] == "reporting"
+        assert message.headers["x-peixun-original-exchange"] == "scheduling.events"
+        assert message.headers["x-peixun-original-routing-key"] == "session_completed"
+        assert message.headers["x-peixun-original-queue"] == REPORTING_QUEUE
+    assert b"\x00\xffnot json at all" in [m.body for m in letters]   # the body, unchanged
+    wait_until(lambda: progress_of(reporting_url, class_id) == (2, 4.0),
+               message="the good events around the bad ones")
+
+
+def test_a_handler_bug_is_dead_lettered_then_replayed_to_that_consumer_alone(
+        reporting, publish, dead_letters, amqp_uri, reporting_url, monkeypatch):
+    # A bystander bound to the same exchange must not see the replay.
+    bystander = Queue("test-bystander", Exchange("scheduling.events", type="topic"),
+                      routing_key="session_completed", durable=False, auto_delete=False)
+    with Connection(amqp_uri) as connection:
+        bystander.bind(connection.channel()).declare()
+
+    def bug(session, event):
+        raise ZeroDivisionError("division by zero in a projection")
+
+    monkeypatch.setattr(projections, "session_completed", bug)
+    event = session_completed()
+    publish("scheduling.events", "session_completed", event.body())
+    wait_until(lambda: dlq.peek(amqp_uri, 10), message="the dead letter")
+    [letter] = dlq.peek(amqp_uri, 10)
+    assert letter["reason"] == "ZeroDivisionError: division by zero in a projection"
+    assert letter["original_queue"] == REPORTING_QUEUE
+
+    monkeypatch.undo()   # the bug is fixed and deployed
+    assert dlq.replay(amqp_uri) == 1
+    wait_until(lambda: progress_of(reporting_url, event.data["class_id"]) == (1, 2.0),
+               message="the replayed event handled")
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        _, waiting, _ = channel.queue_declare("test-bystander", passive=True)
+        channel.queue_delete("test-bystander")
+    assert waiting == 1   # the original publish only, not the replay
+    assert dead_letters(1, timeout=0.5) == []
+
+
+def test_an_unreachable_database_is_retried_until_it_is_back(
+        reporting, publish, reporting_url, dead_letters):
+    admin = psycopg2.connect(f"{PG_URL}/postgres")
+    admin.autocommit = True
+    name = reporting_url.rsplit("/", 1)[1]
+    event = session_completed()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = %s", (name,))
+        publish("scheduling.events", "session_completed", event.body())
+        with Connection(reporting.config["AMQP_URI"]) as connection:
+            channel = connection.channel()
+            wait_until(lambda: channel.queue_declare(f"{REPORTING_QUEUE}.retry",
+                                                     passive=True)[1] == 1,
+                       message="the event parked in the retry queue")
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.close()
+    wait_until(lambda: progress_of(reporting_url, event.data["class_id"]) == (1, 2.0),
+               timeout=20, message="the event handled once the database is back")
+    assert dead_letters(1, timeout=0.2) == []
+
+
+def test_an_event_committed_but_not_published_before_a_crash_is_published_once_after_restart(
+        container_factory, service_config, database_urls, amqp_uri):
+    url = database_urls["scheduling"]
+    engine = make_engine(url)
+    migrate.upgrade(engine, "scheduling")
+    # The service committed its change and its outbox row, then died before the relay ran.
+    with Session(engine) as session, session.begin():
+        event = OutboxWriter(session, "scheduling").add(
+            "session_completed", session_completed().data)
+
+    listener = Queue("test-listener", Exchange("scheduling.events", type="topic"),
+                     routing_key="session_completed", durable=False, auto_delete=False)
+    with Connection(amqp_uri) as connection:
+        listener.bind(connection.channel()).declare()
+
+    for _ in range(2):   # start, stop, start again: still one publish
+        container = container_factory(SchedulingService, service_config)
+        container.start()
+        wait_until(lambda: count_unsent(engine) == 0, message="the relay to publish")
+        container.stop()
+
+    with Connection(amqp_uri) as connection:
+        queue = connection.SimpleQueue(listener)
+        received = [queue.get(timeout=2)]
+        with pytest.raises(queue.Empty):
+            queue.get(timeout=0.5)
+        queue.close()
+        connection.channel().queue_delete("test-listener")
+    assert json.loads(received[0].body)["id"] == event.id
+    engine.dispose()
+
+
+def count_unsent(engine):
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+                                  ).scalar_one()
+
+
+def test_an_event_published_before_its_consumer_first_ran_is_kept(
+        container_factory, service_config, rpc, database_urls):
+    scheduling = container_factory(SchedulingService, service_config)
+    scheduling.start()   # declares every consumer queue, reporting's included
+    program = rpc.scheduling.create_program({
+        "year": 2026, "track": "members", "organiser_org_code": "FX",
+        "name": "万名党员进课堂", "target_person_times": 20000})
+    created = rpc.scheduling.create_class({
+        "program_id": program["program_id"], "title": "新党员示范班",
+        "audience": {"category": "new_member"}, "offline_capacity": 80, "delivery": "offline",
+        "start_date": "2026-06-01", "end_date": "2026-06-01",
+        "sessions": [{"course_title": "重温入党誓词", "core_theory": True, "kind": "oath",
+                      "starts_at": "2026-06-01T09:00:00+08:00",
+                      "ends_at": "2026-06-01T10:00:00+08:00", "hours": 1}]})
+    rpc.scheduling.complete_session(created["sessions"][0]["session_id"])
+    wait_until(lambda: count(database_urls["scheduling"], outbox) > 0
+               and count_unsent(make_engine(database_urls["scheduling"])) == 0,
+               message="the relay to publish")
+
+    reporting = container_factory(ReportingService, service_config)
+    reporting.start()
+    wait_until(lambda: progress_of(database_urls["reporting"], created["class_id"]) == (1, 1.0),
+               message="reporting to catch up")
