@@ -93,6 +93,15 @@ class EventConsumer(SharedExtension, ProviderCollector):
         declare_topology(self.uri)
 
     def start(self):
+        # Every handler's queues exist before start() returns: an event published the moment
+        # the service is up is routed, not returned. (The topology covers production queues
+        # even earlier; this also covers any other handler.)
+        with Connection(self.uri, connect_timeout=5) as connection:
+            channel = connection.channel()
+            for provider in self._providers:
+                for queue in (provider.queue, provider.retry_queue):
+                    queue.bind(channel).declare()
+            channel.close()
         self._loop = _ConsumeLoop(self)
         self._thread = self.container.spawn_managed_thread(self._loop.run)
 
@@ -116,9 +125,7 @@ class _ConsumeLoop(ConsumerMixin):
     def get_consumers(self, Consumer, channel):
         consumers = []
         for provider in self.extension._providers:
-            # The topology declares production queues up front; this also covers any other
-            # handler, and a retry queue must exist before the first retry is routed to it.
-            provider.retry_queue.bind(channel).declare()
+            provider.retry_queue.bind(channel).declare()   # again after a broker restart
             consumers.append(Consumer(queues=[provider.queue], on_message=provider.on_message,
                                       prefetch_count=provider.prefetch, accept=None))
         return consumers

@@ -11,6 +11,22 @@ from nameko.extensions import DependencyProvider
 _context = threading.local()
 
 
+CONTEXT_FIELDS = ("service", "call_id", "event_id")
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_context(*args, **kwargs) -> logging.LogRecord:
+    """Stamp the worker's context on the record when it is made, in the worker's green thread,
+    so that any handler, however late it formats, writes the right ids."""
+    record = _base_factory(*args, **kwargs)
+    for name in CONTEXT_FIELDS:
+        setattr(record, name, getattr(_context, name, None))
+    return record
+
+
+logging.setLogRecordFactory(_record_with_context)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -18,9 +34,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            "service": getattr(_context, "service", None),
-            "call_id": getattr(_context, "call_id", None),
-            "event_id": getattr(_context, "event_id", None),
+            **{name: getattr(record, name, None) for name in CONTEXT_FIELDS},
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

@@ -1,0 +1,99 @@
+"""More of the kit on the real broker: batches, RPC timeouts, JSON logs."""
+
+import uuid
+
+import eventlet
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.kit import Database, ServiceRpc, event_handler, rpc
+from services.kit.rpc import RpcTimeout
+from services.reporting import projections
+from tests.conftest import wait_until
+from tests.integration.test_event_guarantees import progress_of, session_completed
+
+
+class BatchProbe:
+    """A batch consumer writing reporting's read model (its own queue, reporting's database)."""
+
+    name = "batchprobe"
+    db = Database(service="reporting")
+
+    @event_handler("scheduling", "session_completed", batch=50)
+    def on_session_completed(self, events):
+        for event in events:
+            if event.data["hours"] == 13:
+                raise ValueError("poison")
+            projections.session_completed(self.db, event)
+
+
+def test_a_batch_commits_together_and_one_poison_event_does_not_sink_its_neighbours(
+        container_factory, service_config, publish, dead_letters, database_urls):
+    container_factory(BatchProbe, service_config).start()
+    class_id = str(uuid.uuid4())
+    for index in range(200):
+        publish("scheduling.events", "session_completed",
+                session_completed(class_id, hours=13 if index == 77 else 1).body())
+
+    wait_until(lambda: progress_of(database_urls["reporting"], class_id) == (199, 199.0),
+               timeout=30, message="199 good events counted")
+    [letter] = dead_letters(1)
+    assert letter.headers["x-peixun-reason"] == "ValueError: poison"
+    assert letter.headers["x-peixun-original-queue"] == \
+        "evt-scheduling-session_completed--batchprobe"
+
+
+class Slowpoke:
+    name = "slowpoke"
+
+    @rpc
+    def ponder(self):
+        eventlet.sleep(3)
+        return "done"
+
+
+class Caller:
+    name = "caller"
+    slowpoke = ServiceRpc("slowpoke", timeout=0.3)
+
+    @rpc
+    def ask(self):
+        try:
+            return self.slowpoke.ponder()
+        except RpcTimeout as exc:
+            return f"gave up: {exc}"
+
+
+def test_a_call_between_services_gives_up_after_its_timeout(runner_factory, service_config):
+    runner_factory(service_config, Slowpoke, Caller).start()
+    with ClusterRpcProxy({"AMQP_URI": service_config["AMQP_URI"]}, timeout=10) as proxy:
+        answer = proxy.caller.ask()
+    assert answer == "gave up: slowpoke.ponder did not answer within 0.3s"
+
+
+@pytest.mark.parametrize("level", ["INFO"])
+def test_service_log_lines_carry_the_call_id_and_event_id(
+        container_factory, service_config, publish, caplog, level):
+    import logging
+
+    from services.kit.logging import JsonFormatter, LogContext
+
+    class Chatty:
+        name = "chatty"
+        db = Database(service="reporting")
+        log_context = LogContext()
+
+        @event_handler("scheduling", "session_completed")
+        def on_session_completed(self, event):
+            logging.getLogger("chatty").info("handling")
+
+    caplog.set_level(level)
+    container_factory(Chatty, service_config).start()
+    event = session_completed()
+    publish("scheduling.events", "session_completed", event.body())
+    record = wait_until(lambda: next((r for r in caplog.records if r.name == "chatty"), None))
+    import json
+    line = json.loads(JsonFormatter().format(record))
+    assert line["event_id"] == event.id
+    assert line["call_id"].startswith("chatty.on_session_completed.")
+    assert line["service"] == "chatty"

@@ -1,0 +1,114 @@
+"""The kit's pieces without a broker: retry policy, failure reasons, logging, the outbox row."""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.contracts import parse_event
+from services.kit import events, migrate
+from services.kit import logging as kit_logging
+from services.kit.database import add_or_increment, make_engine
+from services.kit.errors import DomainError, RetryLater
+from services.kit.models import outbox
+from services.kit.outbox import OutboxWriter
+from services.reporting.models import ClassProgress
+
+
+def test_retry_delay_doubles_from_half_a_second_and_is_capped_at_a_minute():
+    assert [events.retry_delay(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert events.retry_delay(30) == 60.0
+
+
+@pytest.mark.parametrize("exc,retryable", [
+    (RetryLater("class not seen yet"), True),
+    (sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),
+    (sa_exc.IntegrityError("INSERT", {}, Exception("duplicate key")), True),
+    (ConnectionError("broker away"), True),
+    (DomainError("a rule said no"), False),
+    (ZeroDivisionError("a bug"), False),
+    (KeyError("a bug"), False),
+])
+def test_only_failures_that_a_retry_can_fix_are_retried(exc, retryable):
+    assert events.is_retryable(exc) is retryable
+
+
+def test_unknown_references_and_lost_races_give_up_after_the_deadline_but_outages_do_not():
+    assert events.has_deadline(RetryLater("x"))
+    assert events.has_deadline(sa_exc.IntegrityError("INSERT", {}, Exception("dup")))
+    assert not events.has_deadline(sa_exc.OperationalError("SELECT", {}, Exception("down")))
+    assert events.RETRY_DEADLINE == 600
+
+
+def test_a_domain_error_reason_says_it_is_the_domain():
+    assert events.failure_reason(DomainError("class is cancelled")) == \
+        "domain: class is cancelled"
+    assert events.failure_reason(ValueError("x")) == "ValueError: x"
+
+
+def test_log_lines_are_json_with_the_call_id_and_event_id():
+    kit_logging._context.call_id = "reporting.on_session_completed.42"
+    kit_logging._context.event_id = "e-1"
+    try:
+        record = logging.getLogRecordFactory()("peixun", logging.INFO, __file__, 1,
+                                               "handled %s", ("it",), None)
+        line = json.loads(kit_logging.JsonFormatter().format(record))
+    finally:
+        kit_logging._context.call_id = kit_logging._context.event_id = None
+    assert line["message"] == "handled it"
+    assert line["call_id"] == "reporting.on_session_completed.42"
+    assert line["event_id"] == "e-1"
+    assert line["level"] == "info"
+
+
+@pytest.fixture
+def sqlite_session(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/reporting.db")
+    migrate.upgrade(engine, "reporting")
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def test_the_outbox_row_is_the_contract_checked_event_in_the_callers_transaction(
+        sqlite_session):
+    writer = OutboxWriter(sqlite_session, "reporting")
+    event = writer.add("filing_acknowledged", {
+        "filing_id": None, "org_code": "FX01", "parent_code": "FX", "class_id": None,
+        "kind": "plan", "version": 1, "sha256": "0" * 64, "status": "acknowledged",
+        "reason": None})
+    sqlite_session.rollback()   # not committed: nothing to publish
+    assert sqlite_session.execute(select(outbox)).all() == []
+
+    event = writer.add("filing_acknowledged", event.data)
+    sqlite_session.commit()
+    [row] = sqlite_session.execute(select(outbox)).all()
+    assert (row.exchange, row.routing_key, row.sent_at) == ("reporting.events",
+                                                            "filing_acknowledged", None)
+    assert parse_event(row.body).id == event.id
+
+
+def test_add_or_increment_inserts_then_adds(sqlite_session):
+    table = ClassProgress.__table__
+    for hours in (2.0, 1.5):
+        add_or_increment(sqlite_session, table, {"class_id": "c"},
+                         {"completed_sessions": 1, "completed_hours": hours})
+    row = sqlite_session.get(ClassProgress, "c")
+    assert (row.completed_sessions, row.completed_hours) == (2, 3.5)
+
+
+def test_migrations_apply_twice_without_harm(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/scheduling.db")
+    migrate.upgrade(engine, "scheduling")
+    migrate.upgrade(engine, "scheduling")
+    engine.dispose()
+
+
+def test_plain_postgresql_urls_use_psycopg2():
+    engine = make_engine("postgresql://u@127.0.0.1/db")
+    assert engine.dialect.driver == "psycopg2"
+    assert datetime.now(UTC)
