@@ -30,6 +30,8 @@ RABBIT_HOST = os.environ.get("PEIXUN_TEST_RABBIT_HOST", "127.0.0.1")
 RABBIT_API = os.environ.get("PEIXUN_TEST_RABBIT_API", f"http://{RABBIT_HOST}:15672/api")
 RABBIT_AUTH = ("guest", "guest")
 PG_URL = os.environ.get("PEIXUN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+# Two test runs at once on one server (parallel work) each set a prefix of their own.
+DB_PREFIX = os.environ.get("PEIXUN_TEST_DB_PREFIX", "peixun_test_")
 
 
 def pytest_collection_modifyitems(items):
@@ -84,7 +86,7 @@ def database_urls():
     urls = {}
     with admin.cursor() as cursor:
         for service in config.SERVICES:
-            name = f"peixun_test_{service}"
+            name = f"{DB_PREFIX}{service}"
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             cursor.execute(f'CREATE DATABASE "{name}"')
             urls[service] = f"{PG_URL}/{name}"

@@ -11,10 +11,20 @@ from . import CONTRACTS
 SOURCES = ("scheduling", "enrollment", "reporting", "live_platform", "member_registry")
 
 # consumer service -> the (source, event type) pairs it handles
+_CLASS_AND_SESSION_EVENTS = tuple(("scheduling", t) for t in (
+    "class_published", "class_cancelled", "class_completed", "session_scheduled",
+    "session_rescheduled", "session_cancelled", "session_completed"))
+
 SUBSCRIPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "reporting": (
-        ("scheduling", "session_completed"),
+    "enrollment": _CLASS_AND_SESSION_EVENTS + (
+        ("live_platform", "viewer_attended"),
+        ("member_registry", "member_changed"),
     ),
+    "reporting": (("scheduling", "program_changed"),) + _CLASS_AND_SESSION_EVENTS + tuple(
+        ("enrollment", t) for t in (
+            "organisation_changed", "person_changed", "enrollment_confirmed",
+            "enrollment_waitlisted", "enrollment_withdrawn", "attendance_recorded",
+            "completion_recorded")),
 }
 
 DEAD_LETTER_EXCHANGE = "peixun.dlx"

@@ -1,0 +1,2 @@
+"""HTTP routes, one mixin per area; GatewayService inherits them all (nameko collects the
+entrypoints of inherited methods)."""
