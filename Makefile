@@ -3,9 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-FONT_STAMP := var/.fonts
+# Chinese glyphs for PDFs and charts (STACK.md): Debian's WenQuanYi Micro Hei.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 .PHONY: test demo run bench lint setup fonts clean
+
+$(CJK_FONT):
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei
+
+fonts: $(CJK_FONT)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,16 +21,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(CJK_FONT)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-demo: $(STAMP)
+demo: $(STAMP) $(CJK_FONT)
 	$(BIN)/peixun demo
 
-run: $(STAMP)
+run: $(STAMP) $(CJK_FONT)
 	$(BIN)/peixun run
 
-bench: $(STAMP)
+bench: $(STAMP) $(CJK_FONT)
 	$(BIN)/peixun bench
 
 lint: $(STAMP)

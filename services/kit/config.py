@@ -51,3 +51,9 @@ SERVICE_CLASSES = {
 def service_command(service: str) -> list[str]:
     """The argv that runs one service, as the compose file also runs it (from the repo root)."""
     return ["nameko", "run", "--config", "deploy/nameko.yaml", SERVICE_CLASSES[service]]
+
+
+def cjk_font() -> Path:
+    """The Chinese font reports embed (Debian's fonts-wqy-microhei; `make` installs it)."""
+    return Path(os.environ.get("PEIXUN_CJK_FONT",
+                               "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"))
