@@ -125,5 +125,14 @@ def demo(sessions):
     sys.exit(demo_slice.main(sessions))
 
 
+@main.command()
+@click.argument("only", nargs=-1)
+def bench(only):
+    """Run the benchmarks (all, or the named bench_* modules), each beside its baseline."""
+    from bench import run as bench_run
+
+    sys.exit(bench_run.main(tuple(only)))
+
+
 if __name__ == "__main__":
     main()

@@ -178,7 +178,9 @@ class EventHandler(Entrypoint):
             self._flusher = None
         items, self._buffer = self._buffer, []
         if items:
-            self._process(items)
+            # Off the consumer's thread: the inbox look-up must not hold up the next delivery.
+            # Prefetch bounds how many are in flight.
+            self.container.spawn_managed_thread(partial(self._process, items))
 
     def _process(self, items):
         try:

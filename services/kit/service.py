@@ -1,14 +1,29 @@
 """What every peixun service stands on: its database, its outbox, its log context, health()."""
 
+from nameko.extensions import DependencyProvider
 from sqlalchemy import text
 
+from . import config
+from .amqp import declare_topology
 from .database import Database
 from .logging import LogContext
 from .outbox import Outbox
 from .rpc import rpc
 
 
+class Topology(DependencyProvider):
+    """Declares every exchange and consumer queue when the service starts, whichever service
+    it is: an event published before its consumer first ran is kept, not returned."""
+
+    def setup(self):
+        declare_topology(self.container.config.get("AMQP_URI") or config.amqp_uri())
+
+    def get_dependency(self, worker_ctx):
+        return None
+
+
 class ServiceBase:
+    topology = Topology()
     db = Database()
     log_context = LogContext()
 

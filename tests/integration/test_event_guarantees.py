@@ -227,3 +227,37 @@ def test_an_event_published_before_its_consumer_first_ran_is_kept(
     reporting.start()
     wait_until(lambda: progress_of(database_urls["reporting"], created["class_id"]) == (1, 1.0),
                message="reporting to catch up")
+
+
+@pytest.fixture
+def fresh_vhost_config(service_config):
+    """A vhost nobody has declared anything in yet."""
+    import requests
+
+    from tests.conftest import RABBIT_API, RABBIT_AUTH, RABBIT_HOST
+
+    name = f"peixun-test-fresh-{uuid.uuid4().hex[:6]}"
+    requests.put(f"{RABBIT_API}/vhosts/{name}", auth=RABBIT_AUTH, timeout=10).raise_for_status()
+    requests.put(f"{RABBIT_API}/permissions/{name}/guest", auth=RABBIT_AUTH, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    yield {**service_config, "AMQP_URI": f"amqp://guest:guest@{RABBIT_HOST}:5672/{name}"}
+    requests.delete(f"{RABBIT_API}/vhosts/{name}", auth=RABBIT_AUTH, timeout=10)
+
+
+def test_a_publisher_alone_declares_its_consumers_queues_so_its_events_wait_for_them(
+        container_factory, fresh_vhost_config, database_urls):
+    scheduling = container_factory(SchedulingService, fresh_vhost_config)
+    scheduling.start()
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    with ClusterRpcProxy(fresh_vhost_config, timeout=10) as proxy:
+        program = proxy.scheduling.create_program({
+            "year": 2026, "track": "members", "organiser_org_code": "FX",
+            "name": "万名党员进课堂", "target_person_times": 20000})
+    engine = make_engine(database_urls["scheduling"])
+    wait_until(lambda: count_unsent(engine) == 0, message="the relay to publish")
+    engine.dispose()
+    with Connection(fresh_vhost_config["AMQP_URI"]) as connection:
+        queue = Queue(queue_name("reporting", "scheduling", "program_changed"))
+        message = queue.bind(connection.channel()).get(no_ack=True)
+    assert json.loads(message.body)["data"]["program_id"] == program["program_id"]

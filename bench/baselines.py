@@ -1,0 +1,119 @@
+"""The machine's own speed, measured in the same run: the broker and PostgreSQL doing the least
+they can. Every other figure is read against these."""
+
+import io
+import time
+
+import psycopg2
+from kombu import Connection, Exchange, Queue
+from psycopg2.extras import execute_values
+
+from .harness import timed
+
+BODY = b'{"id":"00000000-0000-4000-8000-000000000000","type":"t","data":{}}'
+
+
+def broker_publish_rate(amqp_uri: str, n: int = 20000) -> float:
+    """Unconfirmed publishes to a durable queue, messages persistent."""
+    queue = Queue("bench-raw", Exchange("bench-raw", type="direct"), routing_key="raw",
+                  durable=True)
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        queue.bind(channel).declare()
+        producer = connection.Producer(channel)
+        with timed() as elapsed:
+            for _ in range(n):
+                producer.publish(BODY, exchange="bench-raw", routing_key="raw",
+                                 delivery_mode=2, content_type="application/json")
+        rate = n / elapsed()
+        channel.queue_delete("bench-raw")
+    return rate
+
+
+def trivial_nameko_drain_rate(amqp_uri: str, n: int = 10000) -> float:
+    """nameko's own event handler doing nothing, draining a queue filled beforehand."""
+    from nameko.containers import ServiceContainer
+    from nameko.events import event_handler
+    from nameko.standalone.events import event_dispatcher
+
+    seen = []
+
+    class Trivial:
+        name = "bench_trivial"
+
+        @event_handler("bench_source", "ping")
+        def on_ping(self, payload):
+            seen.append(1)
+
+    config = {"AMQP_URI": amqp_uri, "max_workers": 10}
+    container = ServiceContainer(Trivial, config)
+    container.start()   # declares its queue
+    container.stop()
+    dispatch = event_dispatcher(config)
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer()
+        for _ in range(n):
+            producer.publish({"n": 1}, exchange="bench_source.events", routing_key="ping",
+                             serializer="json")
+    del dispatch
+    container = ServiceContainer(Trivial, config)
+    with timed() as elapsed:
+        container.start()
+        while len(seen) < n:
+            time.sleep(0.01)
+    rate = n / elapsed()
+    container.stop()
+    return rate
+
+
+def _rows(n):
+    return [(i, f"M{i:08d}", "FX01", "2010-07-01", "institution") for i in range(n)]
+
+
+def _table(cursor):
+    cursor.execute("DROP TABLE IF EXISTS bench_rows")
+    cursor.execute("CREATE TABLE bench_rows (id int primary key, member_no text, org_code text, "
+                   "joined_on date, employment text)")
+
+
+def pg_insert_rate(url: str, n: int = 60000) -> float:
+    """execute_values in pages of 1,000, one transaction."""
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        _table(cursor)
+    with timed() as elapsed, connection, connection.cursor() as cursor:
+        execute_values(cursor, "INSERT INTO bench_rows VALUES %s", _rows(n), page_size=1000)
+    connection.close()
+    return n / elapsed()
+
+
+def pg_copy_rate(url: str, n: int = 60000) -> float:
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        _table(cursor)
+    connection.close()
+    data = "".join(f"{a}\t{b}\t{c}\t{d}\t{e}\n" for a, b, c, d, e in _rows(n))
+    # eventlet makes psycopg2 green with a wait callback, under which COPY is refused; the
+    # baseline runs alone, so the plain blocking driver is the fair measure.
+    green = psycopg2.extensions.get_wait_callback()
+    psycopg2.extensions.set_wait_callback(None)
+    try:
+        connection = psycopg2.connect(url)
+        with timed() as elapsed, connection, connection.cursor() as cursor:
+            cursor.copy_from(io.StringIO(data), "bench_rows")
+        connection.close()
+    finally:
+        psycopg2.extensions.set_wait_callback(green)
+    return n / elapsed()
+
+
+def pg_commit_per_row_rate(url: str, n: int = 3000) -> float:
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        _table(cursor)
+    with timed() as elapsed:
+        for row in _rows(n):
+            with connection, connection.cursor() as cursor:
+                cursor.execute("INSERT INTO bench_rows VALUES (%s, %s, %s, %s, %s)", row)
+    connection.close()
+    return n / elapsed()

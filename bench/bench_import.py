@@ -1,0 +1,198 @@
+"""Member import: 60,000 members (with some bad rows) from XLSX and from CSV through
+`peixun import members` (read here, sent over RPC in chunks, validated and upserted by the
+running enrollment service, person_changed events written), against a plain PostgreSQL COPY
+of the same rows in the same run.
+
+Run alone: `.venv/bin/python -m bench.bench_import` (its own vhost and databases).
+"""
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import csv
+import io
+import os
+import random
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg2
+from nameko.containers import ServiceContainer
+from openpyxl import Workbook
+from sqlalchemy import text
+
+from services.enrollment.cli import run_import
+from services.enrollment.service import EnrollmentService
+from services.kit.database import make_engine
+
+from .harness import bench_line, nameko_config, timed
+
+MEMBERS = 60_000
+COMMITTEES = 30
+ORGS_PER_COMMITTEE = 130          # ≈ 4,000 organisations
+BAD_EVERY = 97                    # ≈ 620 bad rows of several kinds
+GOAL = 0.2                        # × COPY of the same rows
+HEADER = ["党员编号", "姓名", "党组织编码", "入党日期", "人员类别", "任书记的党组织编码"]
+SECTORS = ["村", "居民区", "机关事业单位", "国有企业", "两新组织"]
+EMPLOYMENTS = ["机关事业单位", "企业", "其他"]
+
+
+def district() -> tuple[list[list], list[str]]:
+    orgs = [["FX", "奉贤区委", "", "党(工)委", ""]]
+    grassroots = []
+    for c in range(COMMITTEES):
+        committee = f"FX{c:02d}"
+        orgs.append([committee, f"党委{c}", "FX", "党(工)委", ""])
+        for g in range(ORGS_PER_COMMITTEE):
+            code = f"{committee}{g:03d}"
+            orgs.append([code, f"党支部{c}-{g}", committee, "基层党组织", SECTORS[g % 5]])
+            grassroots.append(code)
+    return orgs, grassroots
+
+
+def members(grassroots: list[str]) -> tuple[list[list], int]:
+    rng = random.Random(4)
+    rows, bad = [], 0
+    start = date(1960, 1, 1)
+    for i in range(MEMBERS):
+        org = grassroots[i % len(grassroots)]
+        secretary = org if i < len(grassroots) else ""
+        row = [f"M{i:07d}", f"党员{i}", org,
+               (start + timedelta(days=rng.randrange(23000))).isoformat(),
+               EMPLOYMENTS[i % 3], secretary]
+        if i % BAD_EVERY == 50:
+            kind = (i // BAD_EVERY) % 4
+            if kind == 0:
+                row[2] = "NOPE"
+            elif kind == 1:
+                row[3] = "1990/13/01"
+            elif kind == 2:
+                row[4] = "农民"
+            else:
+                row[0] = ""
+            bad += 1
+        rows.append(row)
+    return rows, bad
+
+
+def write_xlsx(path: Path, header, rows) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+def write_csv(path: Path, header, rows) -> None:
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def copy_rate(url: str, rows: list[list]) -> float:
+    """The same rows, COPYed into a plain table: the floor nothing can beat."""
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_members")
+        cursor.execute("CREATE TABLE bench_members (member_no text, name text, org_code text, "
+                       "joined_on text, employment text, secretary_of text)")
+    connection.close()
+    data = "".join("\t".join(row) + "\n" for row in rows)
+    # eventlet's wait callback makes psycopg2 refuse COPY; the baseline runs alone anyway.
+    green = psycopg2.extensions.get_wait_callback()
+    psycopg2.extensions.set_wait_callback(None)
+    try:
+        connection = psycopg2.connect(url)
+        with timed() as elapsed, connection, connection.cursor() as cursor:
+            cursor.copy_from(io.StringIO(data), "bench_members")
+        connection.close()
+    finally:
+        psycopg2.extensions.set_wait_callback(green)
+    return len(rows) / elapsed()
+
+
+def import_rate(path: Path, expected_kept: int) -> float:
+    lines = []
+    with timed() as elapsed:
+        status = run_import("members", str(path), echo=lambda line, **_: lines.append(line),
+                            show_progress=False)
+    kept = int(lines[-1].split()[0])
+    assert status == 0 and kept == expected_kept, lines[-1]
+    return MEMBERS / elapsed()
+
+
+def forget_members(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE members, outbox"))
+        connection.execute(text("UPDATE organisations SET secretary_member_no = NULL"))
+    engine.dispose()
+
+
+def run(ctx) -> None:
+    orgs, grassroots = district()
+    rows, bad = members(grassroots)
+    os.environ["AMQP_URI"] = ctx.amqp_uri   # the CLI reaches the service through it
+    container = ServiceContainer(EnrollmentService, nameko_config(ctx.amqp_uri, ctx.urls))
+    container.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            write_csv(tmp / "orgs.csv", ["党组织编码", "名称", "上级党组织编码", "类型", "领域"],
+                      orgs)
+            assert run_import("orgs", str(tmp / "orgs.csv"), echo=lambda *a, **k: None,
+                              show_progress=False) == 0
+            write_xlsx(tmp / "members.xlsx", HEADER, rows)
+            write_csv(tmp / "members.csv", HEADER, rows)
+            baseline = copy_rate(ctx.urls["enrollment"], rows)
+
+            xlsx = import_rate(tmp / "members.xlsx", MEMBERS - bad)
+            bench_line("member_import_xlsx", xlsx, "rows/s", baseline, str(GOAL),
+                       xlsx >= GOAL * baseline)
+            forget_members(ctx.urls["enrollment"])
+            first = import_rate(tmp / "members.csv", MEMBERS - bad)
+            bench_line("member_import", first, "rows/s", baseline, str(GOAL),
+                       first >= GOAL * baseline)
+            again = import_rate(tmp / "members.csv", MEMBERS - bad)
+            bench_line("member_reimport_unchanged", again, "rows/s", baseline, str(GOAL),
+                       again >= GOAL * baseline)
+    finally:
+        container.stop()
+
+
+def main() -> None:
+    """Alone, in databases of its own (`peixun bench` shares the run's)."""
+    from services.kit import config
+
+    from .harness import PG, vhost
+    from .run import Context
+
+    prefix = os.environ.get("PEIXUN_BENCH_DB_PREFIX", "peixun_bench_import_")
+    admin = psycopg2.connect(f"{PG}/postgres")
+    admin.autocommit = True
+    urls = {}
+    with admin.cursor() as cursor:
+        for service in config.SERVICES:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{prefix}{service}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{prefix}{service}"')
+            urls[service] = f"{PG}/{prefix}{service}"
+    try:
+        with vhost() as amqp_uri:
+            run(Context(amqp_uri, urls))
+    finally:
+        with admin.cursor() as cursor:
+            for service in config.SERVICES:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{prefix}{service}" WITH (FORCE)')
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()

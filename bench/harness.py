@@ -1,0 +1,81 @@
+"""What every benchmark shares: its own vhost and databases, timing, and the BENCH line."""
+
+import os
+import time
+import urllib.parse
+import uuid
+from contextlib import contextmanager
+
+import psycopg2
+import requests
+
+from services.kit import config
+
+PG = os.environ.get("PEIXUN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+RABBIT_API = os.environ.get("PEIXUN_BENCH_RABBIT_API", "http://127.0.0.1:15672/api")
+RABBIT_HOST = os.environ.get("PEIXUN_BENCH_RABBIT_HOST", "127.0.0.1")
+AUTH = ("guest", "guest")
+
+
+def bench_line(name: str, value: float, unit: str, baseline: float, goal: str,
+               passed: bool) -> str:
+    ratio = value / baseline if baseline else 0.0
+    line = (f"BENCH {name} {value:.3f} {unit} baseline={baseline:.3f} ratio={ratio:.3f} "
+            f"goal={goal} {'PASS' if passed else 'MISS'}")
+    print(line, flush=True)
+    return line
+
+
+@contextmanager
+def timed():
+    """`with timed() as t: ...; t()` gives the seconds elapsed."""
+    start = time.perf_counter()
+    end = None
+
+    def elapsed():
+        return (end or time.perf_counter()) - start
+
+    try:
+        yield elapsed
+    finally:
+        end = time.perf_counter()
+
+
+@contextmanager
+def vhost():
+    """A fresh RabbitMQ vhost for one benchmark; its AMQP URI."""
+    name = f"peixun-bench-{uuid.uuid4().hex[:6]}"
+    quoted = urllib.parse.quote(name, safe="")
+    requests.put(f"{RABBIT_API}/vhosts/{quoted}", auth=AUTH, timeout=10).raise_for_status()
+    requests.put(f"{RABBIT_API}/permissions/{quoted}/guest", auth=AUTH, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    try:
+        yield f"amqp://guest:guest@{RABBIT_HOST}:5672/{quoted}"
+    finally:
+        requests.delete(f"{RABBIT_API}/vhosts/{quoted}", auth=AUTH, timeout=10)
+
+
+@contextmanager
+def databases():
+    """Fresh PostgreSQL databases `peixun_bench_<service>`; their URLs by service."""
+    admin = psycopg2.connect(f"{PG}/postgres")
+    admin.autocommit = True
+    urls = {}
+    with admin.cursor() as cursor:
+        for service in config.SERVICES:
+            name = f"peixun_bench_{service}"
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+            urls[service] = f"{PG}/{name}"
+    try:
+        yield urls
+    finally:
+        with admin.cursor() as cursor:
+            for service in config.SERVICES:
+                cursor.execute(f'DROP DATABASE IF EXISTS "peixun_bench_{service}" WITH (FORCE)')
+        admin.close()
+
+
+def nameko_config(amqp_uri: str, urls: dict) -> dict:
+    return {"AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json",
+            **{f"{s.upper()}_DATABASE_URL": u for s, u in urls.items()}}
