@@ -71,7 +71,8 @@ def class_payload(program_id: str, sessions: int) -> dict:
                       "venue_name": "区委党校报告厅", "live": True})
     return {"program_id": program_id, "title": "村党组织书记基础理论示范班",
             "audience": {"sector": "village", "module": "basic_theory"},
-            "offline_capacity": 120, "delivery": "hybrid", "start_date": start.isoformat(),
+            "offline_capacity": 120, "delivery": "hybrid", "publish": True,
+            "start_date": start.isoformat(),
             "end_date": (start + timedelta(days=(sessions - 1) // 2)).isoformat(),
             "sessions": items}
 

@@ -51,6 +51,10 @@ class ClassV1(ContractSchema):
     core_theory_ratio = fields.Float(required=True, validate=validate.Range(min=0, max=1))
     status = fields.String(load_default=None, allow_none=True)
     reason = fields.String(load_default=None, allow_none=True)
+    # Sum of the non-cancelled sessions' hours, and how many sessions were completed when the
+    # event was made: a consumer knows whether it has seen every session event yet.
+    class_hours = fields.Float(load_default=None, allow_none=True)
+    sessions_completed = fields.Integer(load_default=None, allow_none=True)
 
 
 class SessionV1(ContractSchema):
@@ -67,6 +71,11 @@ class SessionV1(ContractSchema):
     live = fields.Boolean(required=True)
     sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     reason = fields.String(load_default=None, allow_none=True)
+    # Catalogue references, when the session names catalogue items (None for free text).
+    course_id = uuid_str(load_default=None, allow_none=True)
+    venue_id = uuid_str(load_default=None, allow_none=True)
+    site_id = uuid_str(load_default=None, allow_none=True)
+    instructor_id = uuid_str(load_default=None, allow_none=True)
 
 
 CONTRACTS = {

@@ -15,9 +15,15 @@ MAX_BODY = 1024 * 1024
 
 
 class Http(HttpRequestHandler):
-    def __init__(self, method, url, **kwargs):
+    """`@http(method, url, body=Schema, query=Schema, produces={type: schema}, created=True,
+    public=True, tag="…")`: the documentation arguments feed the OpenAPI document."""
+
+    def __init__(self, method, url, *, body=None, query=None, produces=None, created=False,
+                 public=False, tag=None, **kwargs):
         kwargs.setdefault("expected_exceptions", (DomainError,))
         super().__init__(method, url, **kwargs)
+        self.body, self.query, self.produces = body, query, produces
+        self.created, self.public, self.tag = created, public, tag
 
     def handle_result(self, event, worker_ctx, result, exc_info):
         if exc_info is None:

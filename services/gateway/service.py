@@ -7,6 +7,7 @@ from services.kit import ServiceRpc
 from services.kit.rpc import RpcTimeout
 
 from .http import http, json_response
+from .routes.docs import DocsRoutes
 from .routes.enrollment import EnrollmentRoutes
 from .routes.reporting import ReportingRoutes
 from .routes.scheduling import SchedulingRoutes
@@ -14,14 +15,14 @@ from .routes.scheduling import SchedulingRoutes
 HEALTH_TIMEOUT = 3.0
 
 
-class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes):
+class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes):
     name = "gateway"
 
     scheduling_health = ServiceRpc("scheduling", timeout=HEALTH_TIMEOUT)
     enrollment_health = ServiceRpc("enrollment", timeout=HEALTH_TIMEOUT)
     reporting_health = ServiceRpc("reporting", timeout=HEALTH_TIMEOUT)
 
-    @http("GET", "/health")
+    @http("GET", "/health", public=True, tag="health")
     def get_health(self, request):
         """The gateway and every service behind it; no token needed."""
         probes = {"scheduling": self.scheduling_health, "enrollment": self.enrollment_health,

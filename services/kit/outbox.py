@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider, SharedExtension
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text, update
 
 from services.contracts import Event, new_event
@@ -28,21 +29,33 @@ MAX_BACKOFF = 10.0
 
 
 class OutboxWriter:
-    """What a handler gets as `self.outbox`."""
+    """What a handler gets as `self.outbox`. Events are checked against their contract when
+    added and written in one statement just before the transaction commits."""
 
     def __init__(self, session, source: str):
         self.session = session
         self.source = source
-        self.added: list[Event] = []
+        self.pending: list[dict] = []
+        sa_event.listen(session, "before_commit", self._write)
+        sa_event.listen(session, "after_soft_rollback", self._forget)
 
     def add(self, event_type: str, data: dict, *, version: int = 1) -> Event:
         event = new_event(self.source, event_type, data, version=version)
-        self.session.execute(insert(outbox).values(
-            event_id=event.id, exchange=exchange_name(self.source), routing_key=event_type,
-            body=event.body().decode(), created_at=datetime.now(UTC),
-        ))
-        self.added.append(event)
+        self.session.connection()   # begun: a rollback from here on drops the pending events
+        self.pending.append({
+            "event_id": event.id, "exchange": exchange_name(self.source),
+            "routing_key": event_type, "body": event.body().decode(),
+            "created_at": datetime.now(UTC),
+        })
         return event
+
+    def _write(self, session):
+        rows, self.pending = self.pending, []
+        if rows:
+            session.execute(insert(outbox), rows)
+
+    def _forget(self, session, previous_transaction):
+        self.pending = []
 
 
 class Relay(SharedExtension):

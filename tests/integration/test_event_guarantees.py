@@ -214,7 +214,7 @@ def test_an_event_published_before_its_consumer_first_ran_is_kept(
     created = rpc.scheduling.create_class({
         "program_id": program["program_id"], "title": "新党员示范班",
         "audience": {"category": "new_member"}, "offline_capacity": 80, "delivery": "offline",
-        "start_date": "2026-06-01", "end_date": "2026-06-01",
+        "start_date": "2026-06-01", "end_date": "2026-06-01", "publish": True,
         "sessions": [{"course_title": "重温入党誓词", "core_theory": True, "kind": "oath",
                       "starts_at": "2026-06-01T09:00:00+08:00",
                       "ends_at": "2026-06-01T10:00:00+08:00", "hours": 1}]})

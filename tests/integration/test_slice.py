@@ -14,7 +14,7 @@ def a_class(program_id, sessions=3):
         "program_id": program_id, "title": "居民区书记拓展提升班",
         "audience": {"sector": "residential", "module": "advanced"},
         "offline_capacity": 60, "delivery": "offline",
-        "start_date": "2026-04-01", "end_date": "2026-04-02",
+        "start_date": "2026-04-01", "end_date": "2026-04-02", "publish": True,
         "sessions": [{
             "course_title": f"课程{i}", "core_theory": True, "kind": "lecture",
             "starts_at": f"2026-04-01T{9 + 2 * i:02d}:00:00+08:00",

@@ -1,12 +1,12 @@
 """The event contracts: every type of DESIGN §2 has a v1 schema, and the envelope is exact."""
 
 import json
-import uuid
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 import pytest
 
 from services.contracts import CONTRACTS, ContractError, new_event, parse_event
+from services.contracts.examples import EXAMPLES
 
 DESIGN_EVENT_TYPES = {
     "scheduling": ["program_changed", "class_published", "class_cancelled", "class_completed",
@@ -20,49 +20,7 @@ DESIGN_EVENT_TYPES = {
     "member_registry": ["member_changed"],
 }
 
-ID = str(uuid.uuid4())
-NOW = datetime(2026, 5, 6, 1, 0, tzinfo=UTC)
-CLASS = {"class_id": ID, "program_id": ID, "year": 2026, "track": "secretaries",
-         "organiser_org_code": "FX", "title": "村书记班",
-         "audience": {"sector": "village", "module": "basic_theory", "category": None},
-         "offline_capacity": 50, "delivery": "hybrid", "start_date": date(2026, 5, 6),
-         "end_date": date(2026, 5, 7), "core_theory_ratio": 0.75}
-SESSION = {"session_id": ID, "class_id": ID, "course_title": "课", "core_theory": True,
-           "kind": "onsite", "starts_at": NOW, "ends_at": NOW, "hours": 2.5,
-           "venue_name": None, "instructor_name": "教授", "live": True, "sequence": 1}
-ENROLLMENT = {"enrollment_id": ID, "class_id": ID, "member_no": "M0001", "org_code": "FX01",
-              "committee_code": "FX", "sector": "village", "category": None, "mode": "offline",
-              "status": "confirmed"}
-FILING = {"filing_id": ID, "org_code": "FX01", "parent_code": "FX", "class_id": ID,
-          "kind": "record", "version": 1, "sha256": "a" * 64, "status": "filed", "reason": None}
-SAMPLES = {
-    "program_changed": {"program_id": ID, "year": 2026, "track": "members",
-                        "organiser_org_code": "FX", "target_person_times": 20000},
-    "class_published": CLASS, "class_cancelled": CLASS, "class_completed": CLASS,
-    "session_scheduled": SESSION, "session_rescheduled": SESSION,
-    "session_cancelled": SESSION, "session_completed": SESSION,
-    "organisation_changed": {"org_code": "FX01", "name": "某村党总支", "parent_code": "FX",
-                             "kind": "grassroots", "sector": "village",
-                             "secretary_member_no": "M0001"},
-    "person_changed": {"member_no": "M0001", "org_code": "FX01", "committee_code": "FX",
-                       "joined_on": date(2024, 7, 1), "employment": "other",
-                       "secretary_of": "FX01"},
-    "enrollment_confirmed": ENROLLMENT, "enrollment_waitlisted": ENROLLMENT,
-    "enrollment_withdrawn": ENROLLMENT,
-    "attendance_recorded": {"enrollment_id": ID, "session_id": ID, "class_id": ID,
-                            "member_no": "M0001", "status": "online", "hours_earned": 2.5,
-                            "recorded_at": NOW, "correction": False},
-    "completion_recorded": {"enrollment_id": ID, "class_id": ID, "member_no": "M0001",
-                            "year": 2026, "status": "completed", "attended_hours": 20,
-                            "class_hours": 24},
-    "report_generated": FILING, "report_filed": FILING, "filing_acknowledged": FILING,
-    "filing_returned": {**FILING, "status": "returned", "reason": "缺少签到表"},
-    "viewer_attended": {"session_id": ID, "member_no": "M0001", "watched_minutes": 96,
-                        "site": "某村远程教育站点"},
-    "member_changed": {"member_no": "M0001", "change": "transferred", "name": "张三",
-                       "org_code": "FX02", "joined_on": date(2010, 7, 1),
-                       "employment": "enterprise"},
-}
+SAMPLES = EXAMPLES
 
 
 @pytest.mark.parametrize("source,event_type", [
@@ -122,4 +80,4 @@ def test_fields_a_newer_producer_adds_are_ignored_not_refused():
 
 def test_a_producer_cannot_emit_an_event_that_breaks_its_own_contract():
     with pytest.raises(ContractError, match="hours"):
-        new_event("scheduling", "session_completed", {**SESSION, "hours": -1})
+        new_event("scheduling", "session_completed", {**SAMPLES["session_completed"], "hours": -1})
