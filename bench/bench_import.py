@@ -140,6 +140,7 @@ def forget_members(url: str) -> None:
 def run(ctx) -> None:
     orgs, grassroots = district()
     rows, bad = members(grassroots)
+    before = os.environ.get("AMQP_URI")
     os.environ["AMQP_URI"] = ctx.amqp_uri   # the CLI reaches the service through it
     container = ServiceContainer(EnrollmentService, nameko_config(ctx.amqp_uri, ctx.urls))
     container.start()
@@ -166,6 +167,10 @@ def run(ctx) -> None:
                        again >= GOAL * baseline)
     finally:
         container.stop()
+        if before is None:
+            os.environ.pop("AMQP_URI", None)
+        else:
+            os.environ["AMQP_URI"] = before
 
 
 def main() -> None:

@@ -134,5 +134,10 @@ def bench(only):
     sys.exit(bench_run.main(tuple(only)))
 
 
+from services.enrollment.cli import import_group  # noqa: E402 - `peixun import orgs|members`
+
+main.add_command(import_group)
+
+
 if __name__ == "__main__":
     main()

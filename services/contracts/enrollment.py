@@ -74,6 +74,11 @@ class CompletionRecordedV1(ContractSchema):
     status = one_of(COMPLETION_STATUSES, required=True)
     attended_hours = hours(required=True)
     class_hours = hours(required=True)
+    # Where the person sat at enrolment, as on the enrollment_* events (optional: added later).
+    org_code = code(load_default=None, allow_none=True)
+    committee_code = code(load_default=None, allow_none=True)
+    sector = one_of(SECTORS, load_default=None, allow_none=True)
+    category = one_of(CATEGORIES, load_default=None, allow_none=True)
 
 
 CONTRACTS = {

@@ -1,7 +1,253 @@
-"""Enrollment: organisations, members, enrolments, attendance, completion (grows in issue 4)."""
+"""Enrollment: organisations, members, nominations, seats, attendance, completion and study
+hours. Each entrypoint validates, calls the rules, and hands its events to the outbox; the kit
+commits. The rules live in tree, enrolment, attendance, completion and domain."""
 
-from services.kit import PublishingService
+from contextlib import contextmanager
+
+from services.kit import InvalidInput, PublishingService, event_handler, rpc
+from services.kit.validation import load
+
+from . import attendance, completion, enrolment, schemas, tree, views
+from .events import Emitter, write_many_to_outbox, write_to_outbox
+from .models import Organisation
+
+BULK = 500   # past this many events of one type, the outbox gets them in one checked batch
 
 
 class EnrollmentService(PublishingService):
     name = "enrollment"
+
+    @contextmanager
+    def emitting(self):
+        emit = Emitter()
+        yield emit
+        if len(emit.events) > BULK:
+            for event_type in dict.fromkeys(kind for kind, _ in emit.events):
+                write_many_to_outbox(self.db, event_type, emit.of_type(event_type))
+        else:
+            write_to_outbox(self.db, emit.events)
+
+    # -- what scheduling says ----------------------------------------------------------------
+
+    @event_handler("scheduling", "class_published")
+    def on_class_published(self, event):
+        with self.emitting() as emit:
+            enrolment.class_published(self.db, event.data, emit)
+
+    @event_handler("scheduling", "class_cancelled")
+    def on_class_cancelled(self, event):
+        with self.emitting() as emit:
+            enrolment.class_cancelled(self.db, event.data, emit)
+
+    @event_handler("scheduling", "class_completed")
+    def on_class_completed(self, event):
+        with self.emitting() as emit:
+            completion.class_completed(self.db, event.data, emit)
+
+    @event_handler("scheduling", "session_scheduled")
+    def on_session_scheduled(self, event):
+        enrolment.apply_session(self.db, event.data, event.type)
+
+    @event_handler("scheduling", "session_rescheduled")
+    def on_session_rescheduled(self, event):
+        enrolment.apply_session(self.db, event.data, event.type)
+
+    @event_handler("scheduling", "session_cancelled")
+    def on_session_cancelled(self, event):
+        enrolment.apply_session(self.db, event.data, event.type)
+
+    @event_handler("scheduling", "session_completed")
+    def on_session_completed(self, event):
+        training_session, _completed_now = enrolment.apply_session(
+            self.db, event.data, event.type)
+        with self.emitting() as emit:
+            attendance.mark_absent(self.db, training_session, emit)
+
+    # -- the outside world -------------------------------------------------------------------
+
+    @event_handler("live_platform", "viewer_attended", batch=200)
+    def on_viewer_attended(self, batch):
+        reports = [{"event_id": event.id, **event.data} for event in batch]
+        with self.emitting() as emit:
+            attendance.record_viewing(self.db, reports, emit)
+
+    @event_handler("member_registry", "member_changed", batch=100)
+    def on_member_changed(self, batch):
+        with self.emitting() as emit:
+            for event in sorted(batch, key=lambda e: e.occurred_at):
+                tree.apply_member_change(self.db, event.data, event.occurred_at, emit)
+
+    # -- organisations and members -----------------------------------------------------------
+
+    @rpc
+    def import_orgs(self, rows: list) -> dict:
+        """Rows of an organisation file: `{"row": N, "org_code": …, "name": …,
+        "parent_code": …, "kind": …, "sector": …}` (text). Send the whole file at once: a
+        row's parent may be anywhere in it."""
+        with self.emitting() as emit:
+            return tree.import_orgs(self.db, _rows(rows), emit)
+
+    @rpc
+    def import_members(self, rows: list) -> dict:
+        """A chunk (≤ 20,000) of member-file rows: `{"row": N, "member_no": …, "name": …,
+        "org_code": …, "joined_on": …, "employment": …, "secretary_of": …}` (text)."""
+        with self.emitting() as emit:
+            return tree.import_members(self.db, _rows(rows), emit)
+
+    @rpc
+    def org_ancestors(self, org_code: str) -> list[str]:
+        """[org_code, parent, …, root]."""
+        return tree.ancestors(self.db, org_code)
+
+    @rpc
+    def org_subtree(self, org_code: str) -> list[str]:
+        return tree.subtree(self.db, org_code)
+
+    @rpc
+    def get_organisation(self, org_code: str) -> dict:
+        org = tree.get_org(self.db, org_code)
+        return {**views.org_view(org), "ancestors": tree.ancestors(self.db, org_code)}
+
+    @rpc
+    def list_organisations(self, query: dict | None = None) -> dict:
+        q = load(schemas.OrgListIn(), query or {})
+        rows, total = tree.list_orgs(self.db, q["parent_code"], q["within"], q["kind"],
+                                     q["page"], q["per_page"])
+        return views.page([views.org_view(o) for o in rows], total, q["page"], q["per_page"])
+
+    @rpc
+    def get_member(self, member_no: str) -> dict:
+        member = tree.get_member(self.db, member_no)
+        return views.member_view(member, self.db.get(Organisation, member.org_code))
+
+    @rpc
+    def list_members(self, org_code: str, query: dict | None = None) -> dict:
+        q = load(schemas.MemberListIn(), query or {})
+        rows, total = tree.list_members(self.db, org_code, q["subtree"], q["page"],
+                                        q["per_page"], active_only=not q["include_left"])
+        return views.page([views.member_view(m, o) for m, o in rows], total, q["page"],
+                          q["per_page"])
+
+    # -- classes, nominations, places ----------------------------------------------------------
+
+    @rpc
+    def get_class(self, class_id: str) -> dict:
+        klass = enrolment.get_class(self.db, class_id)
+        return views.class_view(klass, enrolment.places(self.db, klass))
+
+    @rpc
+    def get_session(self, session_id: str) -> dict:
+        return views.session_view(enrolment.session_or_404(self.db, session_id))
+
+    @rpc
+    def set_quota(self, class_id: str, committee_code: str, payload: dict) -> dict:
+        seats = load(schemas.QuotaIn(), payload)["seats"]
+        return enrolment.set_quota(self.db, class_id, committee_code, seats)
+
+    @rpc
+    def list_quotas(self, class_id: str) -> list[dict]:
+        enrolment.get_class(self.db, class_id)
+        return enrolment.quotas(self.db, class_id)
+
+    @rpc
+    def nominate(self, class_id: str, payload: dict) -> dict:
+        """`{"member_nos": [...], "mode": "offline"|"online"|null, "by_org_code": …}` →
+        `{"enrolled": [enrolment, …], "refused": [{"member_no", "rule", "reason"}, …]}`."""
+        data = load(schemas.NominationIn(), payload)
+        with self.emitting() as emit:
+            result = enrolment.nominate(self.db, class_id, data["member_nos"], emit,
+                                        by_org_code=data["by_org_code"], mode=data["mode"])
+        return {"enrolled": [views.enrolment_view(e) for e in result["enrolled"]],
+                "refused": result["refused"]}
+
+    @rpc
+    def withdraw(self, enrollment_id: str, payload: dict | None = None) -> dict:
+        data = load(schemas.WithdrawalIn(), payload or {})
+        with self.emitting() as emit:
+            withdrawn = enrolment.withdraw(self.db, enrollment_id, emit, data["reason"])
+        return views.enrolment_view(withdrawn)
+
+    @rpc
+    def get_enrolment(self, enrollment_id: str) -> dict:
+        return views.enrolment_view(enrolment.get_enrolment(self.db, enrollment_id))
+
+    @rpc
+    def list_enrolments(self, class_id: str, query: dict | None = None) -> dict:
+        q = load(schemas.EnrolmentListIn(), query or {})
+        enrolment.get_class(self.db, class_id)
+        within = tree.get_org(self.db, q["within"]).path if q["within"] else None
+        rows, total = enrolment.list_enrolments(self.db, class_id, q["status"], within,
+                                                q["page"], q["per_page"])
+        return views.page([views.enrolment_view(e, name) for e, name in rows], total,
+                          q["page"], q["per_page"])
+
+    # -- attendance ------------------------------------------------------------------------------
+
+    @rpc
+    def check_in(self, session_id: str, payload: dict) -> dict:
+        """`{"member_no", "status": "present"|"leave", "at": ISO time or null}`."""
+        data = load(schemas.CheckInIn(), payload)
+        with self.emitting() as emit:
+            entry, flags = attendance.record(self.db, session_id, data["member_no"],
+                                             data["status"], emit, source="checkin",
+                                             at=data["at"])
+        return _recorded(entry, flags)
+
+    @rpc
+    def correct_attendance(self, session_id: str, payload: dict) -> dict:
+        """`{"member_no", "status": present|online|leave|absent, "reason"}`; until 23:59
+        (Asia/Shanghai) of the 7th day after the session."""
+        data = load(schemas.CorrectionIn(), payload)
+        with self.emitting() as emit:
+            entry, flags = attendance.record(self.db, session_id, data["member_no"],
+                                             data["status"], emit, source="correction",
+                                             reason=data["reason"])
+        return _recorded(entry, flags)
+
+    @rpc
+    def session_attendance(self, session_id: str, query: dict | None = None) -> dict:
+        q = load(schemas.SheetIn(), query or {})
+        within = tree.get_org(self.db, q["within"]).path if q["within"] else None
+        row, rows, total, counts = attendance.session_sheet(self.db, session_id, within,
+                                                            q["page"], q["per_page"])
+        items = [{**views.enrolment_view(e, name), "attendance": status}
+                 for e, name, status in rows]
+        return {**views.page(items, total, q["page"], q["per_page"]),
+                "session": views.session_view(row), "counts": counts}
+
+    @rpc
+    def attendance_history(self, session_id: str, member_no: str) -> list[dict]:
+        return [views.entry_view(e) for e in attendance.history(self.db, session_id, member_no)]
+
+    @rpc
+    def list_anomalies(self, query: dict | None = None) -> dict:
+        q = load(schemas.FlagListIn(), query or {})
+        within = tree.get_org(self.db, q["within"]).path if q["within"] else None
+        rows, total = attendance.list_flags(
+            self.db, class_id=q["class_id"], session_id=q["session_id"], kind=q["kind"],
+            member_no=q["member_no"], within_path=within, page=q["page"],
+            per_page=q["per_page"])
+        return views.page([views.flag_view(f) for f in rows], total, q["page"], q["per_page"])
+
+    # -- study hours -----------------------------------------------------------------------------
+
+    @rpc
+    def study_hours(self, member_no: str, year: int | None = None) -> dict:
+        tree.get_member(self.db, member_no)
+        return completion.ledger(self.db, member_no, year)
+
+
+def _rows(rows) -> list[dict]:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InvalidInput("rows must be a list of objects", errors={"rows": ["not a list"]})
+    if len(rows) > schemas.MAX_IMPORT_ROWS:
+        raise InvalidInput("too many rows in one call", errors={"rows": [
+            f"at most {schemas.MAX_IMPORT_ROWS}; send the file in chunks"]})
+    return [{k: ("" if v is None else str(v).strip()) if k != "row" else v
+             for k, v in r.items()} for r in rows]
+
+
+def _recorded(entry, flags) -> dict:
+    return {"recorded": entry is not None,
+            "entry": views.entry_view(entry) if entry is not None else None,
+            "flags": [views.flag_view(f) for f in flags]}

@@ -1,7 +1,229 @@
-"""Organisations, members, enrolments and attendance over HTTP."""
+"""Organisations, members, nominations and enrolments, attendance (check-in included),
+anomaly flags and study hours over HTTP.
 
+Access: a district_admin reaches everything; a committee_admin or org_admin only people,
+enrolments and attendance within their organisation's subtree (the target organisation's
+ancestors, from enrollment and cached briefly, include theirs); a checkin token records and
+reads attendance for the classes named on it. Organisations and class places are open to every
+role. A request outside its reach answers 403 and changes nothing.
+"""
+
+import time
+
+from services.kit.errors import Forbidden
+
+from ..http import http, json_body, json_response
+from ..problems import problem
 from .base import RoutesBase
+
+ADMINS = ("district_admin", "committee_admin", "org_admin")
+SUBTREE_ROLES = ("committee_admin", "org_admin")
+ANCESTORS_TTL = 30.0   # seconds an organisation's ancestors are cached (the tree rarely moves)
+
+_ancestors_cache: dict[str, tuple[float, list[str]]] = {}
+
+
+def _optional_body(request) -> dict:
+    return json_body(request) if request.get_data(cache=True).strip() else {}
 
 
 class EnrollmentRoutes(RoutesBase):
-    pass
+    # -- access ----------------------------------------------------------------------------------
+
+    def org_ancestors(self, org_code: str) -> list[str]:
+        cached = _ancestors_cache.get(org_code)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        ancestors = self.enrollment.org_ancestors(org_code)
+        _ancestors_cache[org_code] = (time.monotonic() + ANCESTORS_TTL, ancestors)
+        return ancestors
+
+    def require_within(self, principal, org_code: str | None) -> None:
+        """The organisation lies in the principal's subtree (a district_admin's is everything)."""
+        if principal.role == "district_admin":
+            return
+        if principal.role in SUBTREE_ROLES and org_code and principal.org_code and \
+                principal.org_code in self.org_ancestors(org_code):
+            return
+        raise Forbidden(f"{org_code or 'this'} is outside what the {principal.role} role may "
+                        "reach", rule="subtree")
+
+    def scoped(self, principal, args) -> dict:
+        """List filters, limited to the principal's subtree when it has one."""
+        query = args.to_dict()
+        if principal.role in SUBTREE_ROLES:
+            within = query.get("within")
+            if within:
+                self.require_within(principal, within)
+            else:
+                query["within"] = principal.org_code
+        return query
+
+    def require_class(self, principal, class_id: str) -> None:
+        if principal.role == "checkin" and class_id in principal.class_ids:
+            return
+        raise Forbidden("this token may not record attendance for this class", rule="class")
+
+    def attendance_writer(self, request, session_id: str, member_no: str, checkin: bool):
+        principal = self.principal(request)
+        if principal.role == "checkin" and checkin:
+            self.require_class(principal, self.enrollment.get_session(session_id)["class_id"])
+            return principal
+        principal.require(*ADMINS)
+        if principal.role in SUBTREE_ROLES:
+            self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
+        return principal
+
+    def attendance_reader(self, request, session_id: str):
+        principal = self.principal(request)
+        if principal.role == "checkin":
+            self.require_class(principal, self.enrollment.get_session(session_id)["class_id"])
+            return principal
+        principal.require(*ADMINS)
+        return principal
+
+    # -- organisations and members ---------------------------------------------------------------
+
+    @http("GET", "/api/v1/organisations")
+    def list_organisations(self, request):
+        """Filters: parent_code, within (a subtree), kind; page, per_page."""
+        self.principal(request)
+        return self.enrollment.list_organisations(request.args.to_dict())
+
+    @http("GET", "/api/v1/organisations/<string:org_code>")
+    def get_organisation(self, request, org_code):
+        self.principal(request)
+        return self.enrollment.get_organisation(org_code)
+
+    @http("GET", "/api/v1/organisations/<string:org_code>/members")
+    def list_members(self, request, org_code):
+        """An organisation's members (subtree=true: and everyone below it)."""
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        self.require_within(principal, org_code)
+        return self.enrollment.list_members(org_code, request.args.to_dict())
+
+    @http("GET", "/api/v1/members/<string:member_no>")
+    def get_member(self, request, member_no):
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        member = self.enrollment.get_member(member_no)
+        self.require_within(principal, member["org_code"])
+        return member
+
+    @http("GET", "/api/v1/members/<string:member_no>/study-hours")
+    def study_hours(self, request, member_no):
+        """The person's yearly study-hour ledger (`year` to pick one)."""
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
+        year = request.args.get("year")
+        return self.enrollment.study_hours(member_no, int(year) if year and year.isdigit()
+                                           else None)
+
+    # -- classes: places, quotas, enrolments ----------------------------------------------------
+
+    @http("GET", "/api/v1/classes/<string:class_id>/places")
+    def class_places(self, request, class_id):
+        """Seats taken and free, online places, the waitlist: counts only."""
+        self.principal(request)
+        return self.enrollment.get_class(class_id)
+
+    @http("GET", "/api/v1/classes/<string:class_id>/quotas")
+    def list_quotas(self, request, class_id):
+        self.principal(request).require(*ADMINS)
+        return {"items": self.enrollment.list_quotas(class_id)}
+
+    @http("PUT", "/api/v1/classes/<string:class_id>/quotas/<string:committee_code>")
+    def set_quota(self, request, class_id, committee_code):
+        """`{"seats": n}` (null removes the quota)."""
+        self.principal(request).require("district_admin")
+        return self.enrollment.set_quota(class_id, committee_code, json_body(request))
+
+    @http("POST", "/api/v1/classes/<string:class_id>/enrolments")
+    def nominate(self, request, class_id):
+        """`{"member_nos": [...], "mode": "offline"|"online"}`: each person enrolled
+        (confirmed or waitlisted) or refused with a reason (201); 409 when no one could be,
+        with each reason. A committee nominates its own people."""
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        payload = json_body(request)
+        if principal.role in SUBTREE_ROLES:
+            payload["by_org_code"] = principal.org_code
+        result = self.enrollment.nominate(class_id, payload)
+        if not result["enrolled"]:
+            return problem(409, "no one could be enrolled", errors={
+                r["member_no"]: [r["reason"]] for r in result["refused"]},
+                refused=result["refused"])
+        return json_response(result, status=201)
+
+    @http("GET", "/api/v1/classes/<string:class_id>/enrolments")
+    def list_enrolments(self, request, class_id):
+        """Filters: status, within; page, per_page."""
+        principal = self.principal(request)
+        if principal.role == "checkin":
+            self.require_class(principal, class_id)
+            return self.enrollment.list_enrolments(class_id, request.args.to_dict())
+        principal.require(*ADMINS)
+        return self.enrollment.list_enrolments(class_id, self.scoped(principal, request.args))
+
+    @http("GET", "/api/v1/enrolments/<string:enrollment_id>")
+    def get_enrolment(self, request, enrollment_id):
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        enrolment = self.enrollment.get_enrolment(enrollment_id)
+        self.require_within(principal, enrolment["org_code"])
+        return enrolment
+
+    @http("POST", "/api/v1/enrolments/<string:enrollment_id>/withdraw")
+    def withdraw(self, request, enrollment_id):
+        """`{"reason": …}` (optional). A seat given up goes to the first on the waitlist."""
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        self.require_within(principal,
+                            self.enrollment.get_enrolment(enrollment_id)["org_code"])
+        return self.enrollment.withdraw(enrollment_id, _optional_body(request))
+
+    # -- attendance ------------------------------------------------------------------------------
+
+    @http("POST", "/api/v1/sessions/<string:session_id>/attendance")
+    def check_in(self, request, session_id):
+        """Check-in: `{"member_no", "status": "present"|"leave", "at": ISO time}`."""
+        payload = json_body(request)
+        self.attendance_writer(request, session_id, str(payload.get("member_no", "")),
+                               checkin=True)
+        result = self.enrollment.check_in(session_id, payload)
+        return json_response(result, status=201 if result["recorded"] else 200)
+
+    @http("POST", "/api/v1/sessions/<string:session_id>/attendance/corrections")
+    def correct_attendance(self, request, session_id):
+        """`{"member_no", "status": present|online|leave|absent, "reason"}`: a new entry in
+        the log, until 23:59 (Asia/Shanghai) of the 7th day after the session."""
+        payload = json_body(request)
+        self.attendance_writer(request, session_id, str(payload.get("member_no", "")),
+                               checkin=False)
+        result = self.enrollment.correct_attendance(session_id, payload)
+        return json_response(result, status=201 if result["recorded"] else 200)
+
+    @http("GET", "/api/v1/sessions/<string:session_id>/attendance")
+    def session_attendance(self, request, session_id):
+        """Everyone enrolled with their effective status, and the counts per status."""
+        principal = self.attendance_reader(request, session_id)
+        query = request.args.to_dict() if principal.role == "checkin" else \
+            self.scoped(principal, request.args)
+        return self.enrollment.session_attendance(session_id, query)
+
+    @http("GET", "/api/v1/sessions/<string:session_id>/attendance/<string:member_no>")
+    def attendance_history(self, request, session_id, member_no):
+        """The log for one person and session: every entry, corrections included."""
+        principal = self.attendance_reader(request, session_id)
+        if principal.role in SUBTREE_ROLES:
+            self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
+        return {"items": self.enrollment.attendance_history(session_id, member_no)}
+
+    @http("GET", "/api/v1/anomalies")
+    def list_anomalies(self, request):
+        """Flags: filters class_id, session_id, kind, member_no, within; page, per_page."""
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        return self.enrollment.list_anomalies(self.scoped(principal, request.args))

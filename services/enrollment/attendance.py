@@ -1,0 +1,327 @@
+"""Attendance: check-ins, corrections, the live platform's reports, and `absent` for everyone
+left without a record when a session completes. Anomalies are flagged, never dropped.
+
+The log (`attendance`) is append-only; `attendance_current` holds each (enrolment, session)'s
+latest entry so that the effective status is one indexed read.
+"""
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, insert, literal, select, tuple_
+
+from services.kit.errors import DomainError, InvalidInput, RetryLater
+
+from . import domain, events
+from .enrolment import session_or_404, session_times
+from .models import (
+    AnomalyFlag,
+    AttendanceEntry,
+    CurrentAttendance,
+    Enrollment,
+    Member,
+    Organisation,
+    TrainingClass,
+    TrainingSession,
+    ViewingReport,
+)
+from .sql import insert_rows, utcnow
+
+STATUSES = ("present", "online", "leave", "absent")
+
+# Anomaly kinds
+OVERLAPPING = "overlapping_sessions"
+OUTSIDE_TIME = "checkin_outside_time"
+NOT_ENROLLED = "online_not_enrolled"
+LATE_REPORT = "online_report_after_deadline"
+
+
+# -- writing the log --------------------------------------------------------------------------
+
+def _set_current(session, rows: list[dict]) -> None:
+    """Point each (enrolment, session) at its newest entry; an older writer never wins."""
+    insert_rows(session, CurrentAttendance.__table__, rows, ["enrollment_id", "session_id"],
+                unless_newer="position")
+
+
+def append(session, enrolment, training_session, status: str, source: str, correction: bool,
+           now: datetime, checked_in_at: datetime | None = None,
+           reason: str | None = None) -> AttendanceEntry:
+    entry = AttendanceEntry(
+        enrollment_id=enrolment.enrollment_id, session_id=training_session.session_id,
+        class_id=enrolment.class_id, member_no=enrolment.member_no, status=status,
+        hours_earned=domain.hours_earned(status, training_session.hours), source=source,
+        correction=correction, checked_in_at=checked_in_at, reason=reason, recorded_at=now)
+    session.add(entry)
+    session.flush()
+    _set_current(session, [{"enrollment_id": entry.enrollment_id,
+                            "session_id": entry.session_id, "class_id": entry.class_id,
+                            "member_no": entry.member_no, "status": status,
+                            "position": entry.position}])
+    return entry
+
+
+def current_status(session, enrollment_id: str, session_id: str) -> str | None:
+    return session.execute(select(CurrentAttendance.status).where(
+        CurrentAttendance.enrollment_id == enrollment_id,
+        CurrentAttendance.session_id == session_id)).scalar_one_or_none()
+
+
+def flag(session, kind: str, member_no: str, now: datetime, *, org_code=None, class_id=None,
+         session_id=None, **detail) -> AnomalyFlag:
+    row = AnomalyFlag(flag_id=str(uuid.uuid4()), kind=kind, member_no=member_no,
+                      org_code=org_code, class_id=class_id, session_id=session_id,
+                      detail=detail, created_at=now)
+    session.add(row)
+    return row
+
+
+# -- check-in and corrections -------------------------------------------------------------------
+
+def _enrolment_for(session, training_session, member_no: str) -> Enrollment:
+    enrolment = session.execute(select(Enrollment).where(
+        Enrollment.class_id == training_session.class_id,
+        Enrollment.member_no == member_no)).scalar_one_or_none()
+    if enrolment is None:
+        raise DomainError(f"{member_no} is not enrolled in the session's class",
+                          rule="enrolled", errors={"member_no": ["not enrolled in this class"]})
+    if enrolment.status not in domain.ENROLLED:
+        raise DomainError(f"{member_no}'s enrolment is {enrolment.status}, not confirmed",
+                          rule="enrolled",
+                          errors={"member_no": [f"enrolment is {enrolment.status}"]})
+    return enrolment
+
+
+def record(session, session_id: str, member_no: str, status: str, emit, *, source: str,
+           now: datetime | None = None, at: datetime | None = None,
+           reason: str | None = None) -> tuple[AttendanceEntry | None, list[AnomalyFlag]]:
+    """A check-in (`present`/`leave`) or a correction (any status). Refused after the
+    correction deadline. Recording the status a person already has changes nothing."""
+    now = now or utcnow()
+    allowed = domain.CHECKIN_STATUSES if source == "checkin" else STATUSES
+    if status not in allowed:
+        raise InvalidInput("not a status that can be recorded here",
+                           errors={"status": [f"one of {', '.join(allowed)}"]})
+    training_session = session_or_404(session, session_id)
+    if training_session.status == "cancelled":
+        raise DomainError("the session was cancelled", rule="session_cancelled")
+    starts, ends = session_times(training_session)
+    if not domain.may_correct(ends, now):
+        deadline = domain.correction_deadline(ends)
+        raise DomainError(f"attendance for this session can no longer be changed: the "
+                          f"window closed at {deadline:%Y-%m-%d %H:%M} (Asia/Shanghai)",
+                          rule="correction_window")
+    enrolment = _enrolment_for(session, training_session, member_no)
+    before = current_status(session, enrolment.enrollment_id, session_id)
+    if before == status:
+        return None, []
+    at = at or now
+    entry = append(session, enrolment, training_session, status, source,
+                   correction=before is not None, now=now,
+                   checked_in_at=at if source == "checkin" else None, reason=reason)
+    flags = _check_anomalies(session, enrolment, training_session, starts, ends, at, now) \
+        if status == "present" and source == "checkin" else []
+    emit("attendance_recorded", events.attendance_data(entry))
+    _after_change(session, enrolment, emit, now)
+    return entry, flags
+
+
+def _check_anomalies(session, enrolment, training_session, starts, ends, at, now):
+    flags = []
+    if domain.outside_session_time(at, starts, ends):
+        flags.append(flag(session, OUTSIDE_TIME, enrolment.member_no, now,
+                          org_code=enrolment.org_code, class_id=enrolment.class_id,
+                          session_id=training_session.session_id, checked_in_at=at.isoformat(),
+                          starts_at=starts.isoformat(), ends_at=ends.isoformat(),
+                          tolerance_minutes=int(domain.CHECKIN_TOLERANCE.total_seconds() // 60)))
+    others = session.execute(
+        select(TrainingSession.session_id, TrainingSession.class_id)
+        .join(CurrentAttendance, CurrentAttendance.session_id == TrainingSession.session_id)
+        .where(CurrentAttendance.member_no == enrolment.member_no,
+               CurrentAttendance.status == "present",
+               TrainingSession.session_id != training_session.session_id,
+               TrainingSession.status != "cancelled",
+               TrainingSession.starts_at < ends, TrainingSession.ends_at > starts)).all()
+    for other_session, other_class in others:
+        flags.append(flag(session, OVERLAPPING, enrolment.member_no, now,
+                          org_code=enrolment.org_code, class_id=enrolment.class_id,
+                          session_id=training_session.session_id,
+                          other_session_id=other_session, other_class_id=other_class))
+    return flags
+
+
+def _after_change(session, enrolment, emit, now) -> None:
+    """A change after the class completed decides its completion again."""
+    from . import completion
+
+    klass = session.get(TrainingClass, enrolment.class_id)
+    if klass is not None and klass.status == "completed":
+        completion.decide_one(session, klass, enrolment, emit, now)
+
+
+# -- the live platform ----------------------------------------------------------------------------
+
+def record_viewing(session, reports: list[dict], emit, now: datetime | None = None) -> dict:
+    """Several `viewer_attended` at once. Every report is kept; a person whose reports for a
+    session add up to 80% of it is `online`; a report for someone not enrolled is flagged."""
+    now = now or utcnow()
+    session_ids = {r["session_id"] for r in reports}
+    sessions = {s.session_id: s for s in session.execute(select(TrainingSession).where(
+        TrainingSession.session_id.in_(session_ids))).scalars()}
+    missing = session_ids - set(sessions)
+    if missing:
+        raise RetryLater(f"session {sorted(missing)[0]} is not known yet")
+    pairs = {(sessions[r["session_id"]].class_id, r["member_no"]) for r in reports}
+    enrolments = {(e.class_id, e.member_no): e for e in session.execute(
+        select(Enrollment).where(tuple_(Enrollment.class_id, Enrollment.member_no).in_(
+            list(pairs)))).scalars()}
+    orgs = dict(session.execute(select(Member.member_no, Member.org_code).where(
+        Member.member_no.in_({r["member_no"] for r in reports}))).all())
+
+    rows, touched = [], {}
+    for report in reports:
+        training_session = sessions[report["session_id"]]
+        enrolment = enrolments.get((training_session.class_id, report["member_no"]))
+        counted = enrolment is not None and enrolment.status in domain.ENROLLED
+        rows.append({"event_id": report.get("event_id"), "session_id": report["session_id"],
+                     "member_no": report["member_no"],
+                     "enrollment_id": enrolment.enrollment_id if counted else None,
+                     "watched_minutes": report["watched_minutes"], "site": report.get("site"),
+                     "received_at": now})
+        if counted:
+            touched[(report["session_id"], report["member_no"])] = enrolment
+        else:
+            flag(session, NOT_ENROLLED, report["member_no"], now,
+                 org_code=enrolment.org_code if enrolment else orgs.get(report["member_no"]),
+                 class_id=training_session.class_id, session_id=report["session_id"],
+                 watched_minutes=report["watched_minutes"], site=report.get("site"),
+                 enrolment_status=enrolment.status if enrolment else None,
+                 event_id=report.get("event_id"))
+    session.execute(insert(ViewingReport), rows)
+    recorded = _online_from_reports(session, sessions, touched, emit, now)
+    return {"reports": len(rows), "online": recorded, "flagged": len(rows) - sum(
+        1 for r in rows if r["enrollment_id"])}
+
+
+def _online_from_reports(session, sessions, touched: dict, emit, now) -> int:
+    if not touched:
+        return 0
+    totals = dict(((s, m), w) for s, m, w in session.execute(
+        select(ViewingReport.session_id, ViewingReport.member_no,
+               func.sum(ViewingReport.watched_minutes))
+        .where(tuple_(ViewingReport.session_id, ViewingReport.member_no).in_(list(touched)))
+        .group_by(ViewingReport.session_id, ViewingReport.member_no)).all())
+    current = {(s, e): st for e, s, st in session.execute(
+        select(CurrentAttendance.enrollment_id, CurrentAttendance.session_id,
+               CurrentAttendance.status)
+        .where(tuple_(CurrentAttendance.enrollment_id, CurrentAttendance.session_id).in_(
+            [(e.enrollment_id, s) for (s, _m), e in touched.items()]))).all()}
+    recorded = 0
+    for (session_id, member_no), enrolment in touched.items():
+        training_session = sessions[session_id]
+        if training_session.status == "cancelled":
+            continue
+        starts, ends = session_times(training_session)
+        before = current.get((session_id, enrolment.enrollment_id))
+        if not domain.watched_enough(totals.get((session_id, member_no), 0), starts, ends):
+            continue
+        if not domain.online_report_upgrades(before):
+            continue
+        if not domain.may_correct(ends, now):
+            flag(session, LATE_REPORT, member_no, now, org_code=enrolment.org_code,
+                 class_id=enrolment.class_id, session_id=session_id,
+                 watched_minutes=totals[(session_id, member_no)])
+            continue
+        entry = append(session, enrolment, training_session, "online", "live",
+                       correction=before is not None, now=now)
+        emit("attendance_recorded", events.attendance_data(entry))
+        _after_change(session, enrolment, emit, now)
+        recorded += 1
+    return recorded
+
+
+# -- a completed session -------------------------------------------------------------------------
+
+def mark_absent(session, training_session: TrainingSession, emit,
+                now: datetime | None = None) -> int:
+    """`absent` for every enrolled person of the class without a record for this session, in
+    one INSERT … SELECT, and an attendance_recorded for each."""
+    now = now or utcnow()
+    e = Enrollment.__table__.c
+    log = AttendanceEntry.__table__
+    chosen = select(
+        e.enrollment_id, literal(training_session.session_id).label("session_id"), e.class_id,
+        e.member_no, literal("absent").label("status"), literal(0.0).label("hours_earned"),
+        literal("completion").label("source"), literal(False).label("correction"),
+        literal(now, log.c.recorded_at.type).label("recorded_at"),
+    ).where(
+        e.class_id == training_session.class_id, e.status.in_(domain.ENROLLED),
+        ~exists().where(CurrentAttendance.enrollment_id == e.enrollment_id,
+                        CurrentAttendance.session_id == training_session.session_id))
+    inserted = session.execute(
+        insert(log).from_select(["enrollment_id", "session_id", "class_id", "member_no",
+                                 "status", "hours_earned", "source", "correction",
+                                 "recorded_at"], chosen)
+        .returning(log.c.position, log.c.enrollment_id, log.c.member_no)).all()
+    if not inserted:
+        return 0
+    _set_current(session, [{"enrollment_id": r.enrollment_id,
+                            "session_id": training_session.session_id,
+                            "class_id": training_session.class_id, "member_no": r.member_no,
+                            "status": "absent", "position": r.position} for r in inserted])
+    for r in inserted:
+        emit("attendance_recorded", {
+            "enrollment_id": r.enrollment_id, "session_id": training_session.session_id,
+            "class_id": training_session.class_id, "member_no": r.member_no,
+            "status": "absent", "hours_earned": 0.0, "recorded_at": now, "correction": False})
+    return len(inserted)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def session_sheet(session, session_id: str, within_path: str | None, page: int, per_page: int):
+    """Everyone enrolled in the session's class with their effective status (None: no record)."""
+    training_session = session_or_404(session, session_id)
+    query = (select(Enrollment, Member.name, CurrentAttendance.status)
+             .join(Member, Member.member_no == Enrollment.member_no, isouter=True)
+             .join(CurrentAttendance, and_(
+                 CurrentAttendance.enrollment_id == Enrollment.enrollment_id,
+                 CurrentAttendance.session_id == session_id), isouter=True)
+             .where(Enrollment.class_id == training_session.class_id,
+                    Enrollment.status.in_(domain.ENROLLED)))
+    if within_path is not None:
+        query = query.join(Organisation, Organisation.org_code == Enrollment.org_code).where(
+            Organisation.path.startswith(within_path, autoescape=True))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Enrollment.member_no)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    counts = defaultdict(int)
+    for status, n in session.execute(
+            select(CurrentAttendance.status, func.count())
+            .where(CurrentAttendance.session_id == session_id)
+            .group_by(CurrentAttendance.status)).all():
+        counts[status] = n
+    return training_session, rows, total, dict(counts)
+
+
+def history(session, session_id: str, member_no: str) -> list[AttendanceEntry]:
+    return session.execute(select(AttendanceEntry).where(
+        AttendanceEntry.session_id == session_id, AttendanceEntry.member_no == member_no)
+        .order_by(AttendanceEntry.position)).scalars().all()
+
+
+def list_flags(session, *, class_id=None, session_id=None, kind=None, member_no=None,
+               within_path=None, page=1, per_page=50):
+    query = select(AnomalyFlag)
+    for column, value in ((AnomalyFlag.class_id, class_id), (AnomalyFlag.session_id, session_id),
+                          (AnomalyFlag.kind, kind), (AnomalyFlag.member_no, member_no)):
+        if value is not None:
+            query = query.where(column == value)
+    if within_path is not None:
+        query = query.join(Organisation, Organisation.org_code == AnomalyFlag.org_code).where(
+            Organisation.path.startswith(within_path, autoescape=True))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(AnomalyFlag.created_at, AnomalyFlag.flag_id)
+                           .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    return rows, total

@@ -1,0 +1,83 @@
+"""What enrollment's RPC methods accept (marshmallow 4, unknown fields refused)."""
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from services.contracts.fields import ENROLLMENT_MODES, ENROLLMENT_STATUSES, code, one_of
+
+from .attendance import STATUSES
+from .domain import CHECKIN_STATUSES
+
+MAX_NOMINATION = 5000
+MAX_IMPORT_ROWS = 20000
+
+
+class Input(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class NominationIn(Input):
+    member_nos = fields.List(code(), required=True,
+                             validate=validate.Length(min=1, max=MAX_NOMINATION))
+    mode = one_of(ENROLLMENT_MODES, load_default=None, allow_none=True)
+    by_org_code = code(load_default=None, allow_none=True)
+
+
+class WithdrawalIn(Input):
+    reason = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Length(max=500))
+
+
+class CheckInIn(Input):
+    member_no = code(required=True)
+    status = one_of(CHECKIN_STATUSES, load_default="present")
+    at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class CorrectionIn(Input):
+    member_no = code(required=True)
+    status = one_of(STATUSES, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class QuotaIn(Input):
+    seats = fields.Integer(required=True, allow_none=True, strict=True,
+                           validate=validate.Range(min=0))
+
+
+class PageIn(Input):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class EnrolmentListIn(PageIn):
+    status = one_of(ENROLLMENT_STATUSES, load_default=None, allow_none=True)
+    within = code(load_default=None, allow_none=True)
+
+
+class OrgListIn(PageIn):
+    parent_code = code(load_default=None, allow_none=True)
+    within = code(load_default=None, allow_none=True)
+    kind = one_of(("district", "committee", "grassroots"), load_default=None, allow_none=True)
+
+
+class MemberListIn(PageIn):
+    subtree = fields.Boolean(load_default=False)
+    include_left = fields.Boolean(load_default=False)
+
+
+class SheetIn(PageIn):
+    within = code(load_default=None, allow_none=True)
+
+
+class FlagListIn(PageIn):
+    class_id = fields.String(load_default=None, allow_none=True)
+    session_id = fields.String(load_default=None, allow_none=True)
+    kind = fields.String(load_default=None, allow_none=True)
+    member_no = code(load_default=None, allow_none=True)
+    within = code(load_default=None, allow_none=True)
+
+
+class ImportRowsIn(Input):
+    rows = fields.List(fields.Dict(), required=True,
+                       validate=validate.Length(max=MAX_IMPORT_ROWS))

@@ -1,0 +1,319 @@
+"""Organisations and members: the tree, imports, registry changes, and who sits where.
+
+Every change that reporting cares about is emitted once as organisation_changed or
+person_changed (never a name of a person); a re-import that changes nothing emits nothing.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+
+from services.kit.errors import InvalidInput, NotFound, RetryLater
+
+from . import domain, events, importers
+from .models import Member, Organisation
+from .sql import aware, upsert, utcnow
+
+PERSON_FIELDS = ("org_code", "joined_on", "employment", "secretary_of", "active")
+
+
+# -- reading the tree -------------------------------------------------------------------------
+
+def get_org(session, org_code: str) -> Organisation:
+    org = session.get(Organisation, org_code)
+    if org is None:
+        raise NotFound(f"no organisation {org_code}", entity="organisation")
+    return org
+
+
+def ancestors(session, org_code: str) -> list[str]:
+    """[org_code, parent, …, root]."""
+    return domain.ancestors_from_path(get_org(session, org_code).path)
+
+
+def subtree(session, org_code: str) -> list[str]:
+    """The organisation and every one below it."""
+    path = get_org(session, org_code).path
+    return list(session.execute(
+        select(Organisation.org_code).where(Organisation.path.startswith(path, autoescape=True))
+        .order_by(Organisation.path)).scalars())
+
+
+def under(org_code: str | None, path_column, session):
+    """A filter: rows whose organisation lies in `org_code`'s subtree (none when no code)."""
+    if org_code is None:
+        return True
+    path = get_org(session, org_code).path
+    return path_column.startswith(path, autoescape=True)
+
+
+def committee_map(session) -> dict[str, str | None]:
+    return dict(session.execute(select(Organisation.org_code, Organisation.committee_code)).all())
+
+
+def sector_map(session, codes) -> dict[str, str | None]:
+    codes = list({c for c in codes if c})
+    if not codes:
+        return {}
+    return dict(session.execute(select(Organisation.org_code, Organisation.sector)
+                                .where(Organisation.org_code.in_(codes))).all())
+
+
+# -- importing organisations ------------------------------------------------------------------
+
+def import_orgs(session, rows: list[dict], emit, now: datetime | None = None) -> dict:
+    """Keep the good rows of an organisation file (any order), report the bad ones."""
+    now = now or utcnow()
+    existing = {o.org_code: o for o in session.execute(select(Organisation.__table__))}
+    good, bad = importers.validate_orgs(rows, {c: o.parent_code for c, o in existing.items()})
+    parents = {c: o.parent_code for c, o in existing.items()}
+    parents.update({r["org_code"]: r["parent_code"] for r in good})
+    paths, _broken = domain.tree_paths(parents)
+
+    changed_orgs, committee_moved, writes = [], [], []
+    incoming = {r["org_code"]: r for r in good}
+    for code, path in paths.items():
+        old = existing.get(code)
+        row = incoming.get(code)
+        facts = {
+            "org_code": code,
+            "name": row["name"] if row else old.name,
+            "parent_code": row["parent_code"] if row else old.parent_code,
+            "kind": row["kind"] if row else old.kind,
+            "sector": row["sector"] if row else old.sector,
+            "secretary_member_no": old.secretary_member_no if old else None,
+            "committee_code": domain.committee_of(path),
+            "path": path,
+            "depth": path.count("/") - 2,
+        }
+        if old is not None and all(getattr(old, k) == v for k, v in facts.items()):
+            continue
+        writes.append({**facts, "updated_at": now})
+        if old is None or any(getattr(old, k) != facts[k]
+                              for k in ("name", "parent_code", "kind", "sector")):
+            changed_orgs.append(facts)
+        if old is not None and old.committee_code != facts["committee_code"]:
+            committee_moved.append(code)
+    upsert(session, Organisation.__table__, writes, ["org_code"])
+    for facts in changed_orgs:
+        emit("organisation_changed", events.organisation_data(_Row(facts)))
+    if committee_moved:
+        _emit_people_of(session, committee_moved, emit)
+    return {"kept": len(good), "bad": [b.__dict__ for b in bad], "changed": len(changed_orgs)}
+
+
+class _Row:
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+
+
+def _emit_people_of(session, org_codes: list[str], emit) -> None:
+    """person_changed for the members of organisations that moved to another committee."""
+    committees = committee_map(session)
+    for start in range(0, len(org_codes), 1000):
+        members = session.execute(select(Member).where(
+            Member.org_code.in_(org_codes[start:start + 1000]))).scalars()
+        for m in members:
+            emit("person_changed", _person(m.member_no, m.org_code, committees, m.joined_on,
+                                           m.employment, m.secretary_of, m.active))
+
+
+def _person(member_no, org_code, committees, joined_on, employment, secretary_of, active):
+    return events.person_data(member_no, org_code, committees.get(org_code), joined_on,
+                              employment, secretary_of, active)
+
+
+# -- importing members -------------------------------------------------------------------------
+
+def import_members(session, rows: list[dict], emit, now: datetime | None = None,
+                   today: date | None = None) -> dict:
+    """Keep the good rows of a chunk of a member file; update the people already known.
+    Whether the file has a secretary_of column decides whether it speaks for secretaries."""
+    now = now or utcnow()
+    today = today or now.astimezone(domain.SHANGHAI).date()
+    committees = committee_map(session)
+    good, bad = importers.validate_members(rows, set(committees), today)
+    speaks_for_secretaries = any("secretary_of" in r for r in rows)
+    numbers = [r["member_no"] for r in good]
+    old = {}
+    for start in range(0, len(numbers), 5000):
+        old.update({m.member_no: m for m in session.execute(select(Member.__table__).where(
+            Member.member_no.in_(numbers[start:start + 5000])))})
+
+    writes, changed = [], []
+    secretaries_now: dict[str, str] = {}      # org -> its new secretary
+    secretaries_gone: dict[str, str] = {}     # org -> its former secretary
+    for r in good:
+        before = old.get(r["member_no"])
+        secretary_of = r["secretary_of"] if speaks_for_secretaries else (
+            before.secretary_of if before else None)
+        after = {"member_no": r["member_no"], "name": r["name"], "org_code": r["org_code"],
+                 "joined_on": r["joined_on"], "employment": r["employment"],
+                 "secretary_of": secretary_of, "active": True}
+        if before is not None and all(getattr(before, k) == v for k, v in after.items()):
+            continue
+        writes.append({**after, "source_at": now})
+        if before is None or any(getattr(before, k) != after[k] for k in PERSON_FIELDS):
+            changed.append(after)
+        if secretary_of and (before is None or before.secretary_of != secretary_of):
+            secretaries_now[secretary_of] = r["member_no"]
+        if before is not None and before.secretary_of and before.secretary_of != secretary_of:
+            secretaries_gone[before.secretary_of] = r["member_no"]
+    upsert(session, Member.__table__, writes, ["member_no"])
+    for after in changed:
+        emit("person_changed", _person(after["member_no"], after["org_code"], committees,
+                                       after["joined_on"], after["employment"],
+                                       after["secretary_of"], True))
+    _move_secretaries(session, secretaries_now, secretaries_gone, committees, emit)
+    return {"kept": len(good), "bad": [b.__dict__ for b in bad], "changed": len(changed)}
+
+
+def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], committees,
+                      emit) -> None:
+    """Organisations get their new secretaries; a secretary displaced by another stops being
+    one (an organisation has one secretary). Set-based: a file may name thousands."""
+    if not now_ and not gone:
+        return
+    m = Member.__table__
+    displaced = session.execute(
+        update(m).where(m.c.secretary_of.in_(list(now_)),
+                        m.c.member_no.not_in(list(now_.values())))
+        .values(secretary_of=None)
+        .returning(m.c.member_no, m.c.org_code, m.c.joined_on, m.c.employment, m.c.active)
+    ).all()
+    for d in displaced:
+        emit("person_changed", _person(d.member_no, d.org_code, committees, d.joined_on,
+                                       d.employment, None, d.active))
+    o = Organisation.__table__
+    changed = []
+    codes = list(set(now_) | set(gone))
+    for start in range(0, len(codes), 5000):
+        for org in session.execute(select(o).where(o.c.org_code.in_(codes[start:start + 5000]))):
+            secretary = now_.get(org.org_code)
+            if secretary is None and org.secretary_member_no != gone.get(org.org_code):
+                continue   # someone else became secretary meanwhile
+            if org.secretary_member_no != secretary:
+                changed.append({**org._asdict(), "secretary_member_no": secretary,
+                                "updated_at": utcnow()})
+    upsert(session, o, changed, ["org_code"])
+    for org in changed:
+        emit("organisation_changed", events.organisation_data(_Row(org)))
+
+
+# -- the registry's changes -------------------------------------------------------------------
+
+def apply_member_change(session, data: dict, occurred_at: datetime, emit) -> bool:
+    """One member_registry.member_changed. An older change than what is stored is ignored.
+    Returns whether anything reporting cares about changed."""
+    org = session.get(Organisation, data["org_code"])
+    if org is None:
+        raise RetryLater(f"organisation {data['org_code']} is not known yet")
+    member = session.get(Member, data["member_no"])
+    if member is not None and aware(member.source_at) > occurred_at:
+        return False
+    change = data["change"]
+    before = None if member is None else {k: getattr(member, k) for k in PERSON_FIELDS}
+    if member is None:
+        member = Member(member_no=data["member_no"], name=data["name"],
+                        org_code=data["org_code"], joined_on=data["joined_on"],
+                        employment=data["employment"], secretary_of=None, active=True,
+                        source_at=occurred_at)
+        session.add(member)
+    member.source_at = occurred_at
+    member.name = data["name"]
+    if data.get("joined_on") is not None:
+        member.joined_on = data["joined_on"]
+    if data.get("employment") is not None:
+        member.employment = data["employment"]
+    if change in ("joined", "updated", "transferred"):
+        member.org_code = data["org_code"]
+        member.active = True
+    elif change == "left":
+        member.active = False
+        if member.secretary_of:
+            _set_secretary(session, member.secretary_of, None, emit)
+            member.secretary_of = None
+    elif change == "secretary_appointed":
+        member.active = True
+        if member.secretary_of and member.secretary_of != org.org_code:
+            _set_secretary(session, member.secretary_of, None, emit)
+        previous = org.secretary_member_no
+        if previous and previous != member.member_no:
+            other = session.get(Member, previous)
+            if other is not None and other.secretary_of == org.org_code:
+                other.secretary_of = None
+                _emit_person(session, other, emit)
+        member.secretary_of = org.org_code
+        _set_secretary(session, org.org_code, member.member_no, emit)
+    elif change == "secretary_removed":
+        if member.secretary_of == org.org_code:
+            member.secretary_of = None
+        if org.secretary_member_no == member.member_no:
+            _set_secretary(session, org.org_code, None, emit)
+    session.flush()
+    after = {k: getattr(member, k) for k in PERSON_FIELDS}
+    if after != before:
+        _emit_person(session, member, emit)
+        return True
+    return False
+
+
+def _set_secretary(session, org_code: str, member_no: str | None, emit) -> None:
+    org = session.get(Organisation, org_code)
+    if org is not None and org.secretary_member_no != member_no:
+        org.secretary_member_no = member_no
+        org.updated_at = utcnow()
+        emit("organisation_changed", events.organisation_data(org))
+
+
+def _emit_person(session, member: Member, emit) -> None:
+    org = session.get(Organisation, member.org_code)
+    emit("person_changed", events.person_data(
+        member.member_no, member.org_code, org.committee_code if org else None,
+        member.joined_on, member.employment, member.secretary_of, member.active))
+
+
+# -- members for the gateway ------------------------------------------------------------------
+
+def get_member(session, member_no: str) -> Member:
+    member = session.get(Member, member_no)
+    if member is None:
+        raise NotFound(f"no member {member_no}", entity="member")
+    return member
+
+
+def list_members(session, org_code: str, subtree_too: bool, page: int, per_page: int,
+                 active_only: bool = True) -> tuple[list[tuple[Member, Organisation]], int]:
+    get_org(session, org_code)
+    query = select(Member, Organisation).join(
+        Organisation, Organisation.org_code == Member.org_code)
+    if subtree_too:
+        query = query.where(under(org_code, Organisation.path, session))
+    else:
+        query = query.where(Member.org_code == org_code)
+    if active_only:
+        query = query.where(Member.active.is_(True))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Member.member_no)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return [tuple(r) for r in rows], total
+
+
+def list_orgs(session, parent_code: str | None, within: str | None, kind: str | None,
+              page: int, per_page: int) -> tuple[list[Organisation], int]:
+    query = select(Organisation)
+    if parent_code is not None:
+        query = query.where(Organisation.parent_code == parent_code)
+    if within is not None:
+        query = query.where(under(within, Organisation.path, session))
+    if kind is not None:
+        if kind not in ("district", "committee", "grassroots"):
+            raise InvalidInput("unknown kind", errors={"kind": [
+                "one of district, committee, grassroots"]})
+        query = query.where(Organisation.kind == kind)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Organisation.path)
+                           .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    return rows, total
+
+

@@ -1,0 +1,277 @@
+"""Enrollment on the real RabbitMQ and PostgreSQL: scheduling's events, the live platform and
+the member registry publishing into it as outside systems do, and the events it emits."""
+
+import json
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import pika
+import pytest
+from kombu import Connection, Exchange, Queue
+
+from services.contracts import new_event
+from services.contracts.topology import queue_name
+from services.enrollment.domain import SHANGHAI
+from services.enrollment.service import EnrollmentService
+from tests.conftest import wait_until
+
+ORGS = [
+    {"row": 2, "org_code": "FX", "name": "奉贤区委", "parent_code": "", "kind": "committee",
+     "sector": ""},
+    {"row": 3, "org_code": "FX01", "name": "南桥镇党委", "parent_code": "FX",
+     "kind": "committee", "sector": ""},
+    {"row": 4, "org_code": "FX0101", "name": "某村党总支", "parent_code": "FX01",
+     "kind": "grassroots", "sector": "village"},
+    {"row": 5, "org_code": "FX0102", "name": "某居民区党总支", "parent_code": "FX01",
+     "kind": "grassroots", "sector": "residential"},
+]
+MEMBERS = [{"row": i + 2, "member_no": f"E{i}", "name": f"党员{i}", "org_code": "FX0102",
+            "joined_on": "2010-07-01", "employment": "enterprise", "secretary_of": ""}
+           for i in range(1, 6)]
+# Today, so that attendance is still open for recording (7 days after the session).
+TODAY = datetime.now(SHANGHAI).date()
+STARTS = datetime.combine(TODAY, time(9), SHANGHAI).astimezone(UTC)
+
+
+@pytest.fixture
+def enrollment(container_factory, service_config, rpc):
+    container = container_factory(EnrollmentService, service_config)
+    container.start()
+    rpc.enrollment.import_orgs(ORGS)
+    rpc.enrollment.import_members(MEMBERS)
+    return container
+
+
+@pytest.fixture
+def capture(amqp_uri):
+    """A queue of our own on enrollment.events for the given types: what enrollment told."""
+    name = f"test-capture-{uuid.uuid4().hex[:6]}"
+    connection = Connection(amqp_uri)
+
+    def _bind(*event_types):
+        channel = connection.channel()
+        exchange = Exchange("enrollment.events", type="topic", durable=True)
+        for event_type in event_types:
+            queue = Queue(name, exchange, routing_key=event_type, durable=False)
+            queue.bind(channel).declare()
+
+        def take(count, timeout=15.0, match=lambda data: True):
+            """`count` events whose data matches (the import's own may still be arriving)."""
+            queue = connection.SimpleQueue(Queue(name, exchange, routing_key=event_types[0],
+                                                 durable=False))
+            got = []
+            try:
+                wait_until(lambda: _drain(queue, got, match) >= count, timeout=timeout,
+                           message=f"{count} events from enrollment")
+            finally:
+                queue.close()
+            return got
+        return take
+
+    yield _bind
+    connection.channel().queue_delete(name)
+    connection.release()
+
+
+def _drain(queue, got, match):
+    while True:
+        try:
+            message = queue.get(block=False)
+        except queue.Empty:
+            return len(got)
+        message.ack()
+        event = json.loads(message.body)
+        if match(event["data"]):
+            got.append(event)
+
+
+def scheduling_event(publish, event_type, data):
+    publish("scheduling.events", event_type, new_event("scheduling", event_type, data).body())
+
+
+def a_class(class_id, **extra):
+    return {"class_id": class_id, "program_id": str(uuid.uuid4()), "year": TODAY.year,
+            "track": "members", "organiser_org_code": "FX", "title": "企业党员培训班",
+            "audience": {"sector": None, "module": None, "category": "enterprise"},
+            "offline_capacity": 50, "delivery": "hybrid", "start_date": TODAY,
+            "end_date": TODAY, "core_theory_ratio": 1.0, **extra}
+
+
+def a_session(class_id, index=0, minutes=90, hours=1.5):
+    starts = STARTS + timedelta(hours=3 * index)
+    return {"session_id": str(uuid.uuid4()), "class_id": class_id, "course_title": "课程",
+            "core_theory": True, "kind": "lecture", "starts_at": starts,
+            "ends_at": starts + timedelta(minutes=minutes), "hours": hours,
+            "venue_name": "区委党校", "instructor_name": None, "live": True, "sequence": 0}
+
+
+def published_class(rpc, publish, sessions=1, **extra):
+    class_id = str(uuid.uuid4())
+    scheduling_event(publish, "class_published", a_class(class_id, **extra))
+    made = [a_session(class_id, i) for i in range(sessions)]
+    for session in made:
+        scheduling_event(publish, "session_scheduled", session)
+    wait_until(lambda: _known(rpc, class_id, made), message="the class and its sessions")
+    return class_id, made
+
+
+def _known(rpc, class_id, sessions):
+    try:
+        rpc.enrollment.get_class(class_id)
+        for session in sessions:
+            rpc.enrollment.get_session(session["session_id"])
+    except Exception:  # noqa: BLE001 - not there yet
+        return False
+    return True
+
+
+def attendance_of(rpc, session_id):
+    sheet = rpc.enrollment.session_attendance(session_id, {"per_page": 100})
+    return {item["member_no"]: item["attendance"] for item in sheet["items"]}
+
+
+def test_a_completed_session_marks_the_absent_ones_and_emits_their_records(
+        enrollment, rpc, publish, capture):
+    take = capture("attendance_recorded")
+    class_id, [session] = published_class(rpc, publish)
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2", "E3", "E4"]})
+    rpc.enrollment.check_in(session["session_id"], {
+        "member_no": "E1", "at": (STARTS + timedelta(minutes=5)).isoformat()})
+    rpc.enrollment.check_in(session["session_id"], {"member_no": "E2", "status": "leave",
+                                                    "at": STARTS.isoformat()})
+
+    scheduling_event(publish, "session_completed", session)
+    wait_until(lambda: attendance_of(rpc, session["session_id"]) == {
+        "E1": "present", "E2": "leave", "E3": "absent", "E4": "absent"},
+        message="absent for the two without a record")
+    events = take(4)
+    assert sorted((e["data"]["member_no"], e["data"]["status"]) for e in events) == [
+        ("E1", "present"), ("E2", "leave"), ("E3", "absent"), ("E4", "absent")]
+    absent = [e for e in events if e["data"]["status"] == "absent"]
+    assert all(e["source"] == "enrollment" and e["data"]["correction"] is False
+               and e["data"]["hours_earned"] == 0 for e in absent)
+
+
+def viewer_body(session_id, member_no, minutes, **data):
+    """The live platform's message, written by hand as that system would."""
+    return json.dumps({
+        "id": str(uuid.uuid4()), "type": "viewer_attended", "source": "live_platform",
+        "occurred_at": datetime.now(UTC).isoformat(), "version": 1,
+        "data": {"session_id": session_id, "member_no": member_no,
+                 "watched_minutes": minutes, "site": "某村远程教育站点", **data},
+    }, ensure_ascii=False).encode()
+
+
+@pytest.fixture
+def live_platform(amqp_uri):
+    """A pika connection publishing into live_platform.events, as the platform does."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    channel = connection.channel()
+    channel.confirm_delivery()
+
+    def _publish(body):
+        channel.basic_publish("live_platform.events", "viewer_attended", body,
+                              pika.BasicProperties(content_type="application/json",
+                                                   delivery_mode=2))
+    yield _publish
+    connection.close()
+
+
+def test_the_live_platforms_reports_are_counted_and_add_up(enrollment, rpc, publish,
+                                                           live_platform):
+    class_id, [session] = published_class(rpc, publish)
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2", "E3"]})
+    sid = session["session_id"]
+    live_platform(viewer_body(sid, "E1", 40))
+    live_platform(viewer_body(sid, "E1", 32))     # 72 of 90 minutes: exactly 80%
+    live_platform(viewer_body(sid, "E2", 90))
+    live_platform(viewer_body(sid, "E3", 71.5))   # not enough
+    wait_until(lambda: attendance_of(rpc, sid) == {"E1": "online", "E2": "online", "E3": None},
+               message="E1 and E2 online")
+
+
+def test_a_report_for_someone_not_enrolled_is_kept_and_flagged_not_dead_lettered(
+        enrollment, rpc, publish, live_platform, dead_letters):
+    class_id, [session] = published_class(rpc, publish)
+    live_platform(viewer_body(session["session_id"], "STRANGER", 90))
+    flags = wait_until(lambda: rpc.enrollment.list_anomalies({"class_id": class_id})["items"],
+                       message="the flag")
+    assert (flags[0]["kind"], flags[0]["member_no"]) == ("online_not_enrolled", "STRANGER")
+    assert dead_letters(1, timeout=0.5) == []
+
+
+def test_a_malformed_report_is_dead_lettered_with_its_reason(enrollment, rpc, publish,
+                                                             live_platform, dead_letters):
+    class_id, [session] = published_class(rpc, publish)
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1"]})
+    live_platform(viewer_body(session["session_id"], "E1", "a long while"))
+    live_platform(b"{not json")
+    live_platform(viewer_body(session["session_id"], "E1", 90))
+    letters = dead_letters(2)
+    reasons = sorted(m.headers["x-peixun-reason"] for m in letters)
+    assert reasons[0].startswith("body is not JSON")
+    assert reasons[1].startswith("data: watched_minutes")
+    assert all(m.headers["x-peixun-original-queue"] ==
+               queue_name("enrollment", "live_platform", "viewer_attended") for m in letters)
+    wait_until(lambda: attendance_of(rpc, session["session_id"]) == {"E1": "online"},
+               message="the good report after the bad ones")
+
+
+def registry_body(member_no, change, org_code, **data):
+    return json.dumps({
+        "id": str(uuid.uuid4()), "type": "member_changed", "source": "member_registry",
+        "occurred_at": datetime.now(UTC).isoformat(), "version": 1,
+        "data": {"member_no": member_no, "change": change, "name": "某某",
+                 "org_code": org_code, "joined_on": "2010-07-01",
+                 "employment": "enterprise", **data},
+    }, ensure_ascii=False).encode()
+
+
+def test_a_transfer_from_the_registry_moves_the_member(enrollment, rpc, publish, capture):
+    take = capture("person_changed")
+    publish("member_registry.events", "member_changed",
+            registry_body("E1", "transferred", "FX0101"))
+    wait_until(lambda: rpc.enrollment.get_member("E1")["org_code"] == "FX0101",
+               message="E1 in FX0101")
+    [person] = take(1, match=lambda d: d["member_no"] == "E1" and d["org_code"] == "FX0101")
+    assert person["data"]["committee_code"] == "FX01" and "name" not in person["data"]
+
+
+def test_a_secretary_appointment_from_the_registry_names_the_secretary(
+        enrollment, rpc, publish, capture):
+    take = capture("organisation_changed")
+    publish("member_registry.events", "member_changed",
+            registry_body("E2", "secretary_appointed", "FX0102"))
+    [org] = take(1, match=lambda d: d["secretary_member_no"] is not None)
+    assert (org["data"]["org_code"], org["data"]["secretary_member_no"]) == ("FX0102", "E2")
+    assert rpc.enrollment.get_member("E2")["secretary_of"] == "FX0102"
+
+
+def test_completion_waits_for_the_last_sessions_absences(enrollment, rpc, publish, capture):
+    take = capture("completion_recorded")
+    class_id, sessions = published_class(rpc, publish, sessions=2)
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2"]})
+    for session in sessions:
+        rpc.enrollment.check_in(session["session_id"], {
+            "member_no": "E1", "at": session["starts_at"].isoformat()})
+    # class_completed overtakes the last session_completed (different queues).
+    scheduling_event(publish, "class_completed", a_class(
+        class_id, class_hours=3.0, sessions_completed=2, status="completed"))
+    for session in sessions:
+        scheduling_event(publish, "session_completed", session)
+    records = {e["data"]["member_no"]: e["data"] for e in take(2, timeout=30)}
+    assert (records["E1"]["status"], records["E1"]["attended_hours"]) == ("completed", 3.0)
+    assert (records["E2"]["status"], records["E2"]["attended_hours"]) == ("incomplete", 0.0)
+    assert rpc.enrollment.study_hours("E1")["years"] == [{"year": TODAY.year, "hours": 3.0}]
+
+
+def test_a_cancelled_class_releases_everyone_on_the_broker(enrollment, rpc, publish, capture):
+    take = capture("enrollment_withdrawn")
+    class_id, _ = published_class(rpc, publish, offline_capacity=1)
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2"]})
+    scheduling_event(publish, "class_cancelled", a_class(class_id, offline_capacity=1,
+                                                         status="cancelled"))
+    released = take(2)
+    assert {(e["data"]["member_no"], e["data"]["status"]) for e in released} == {
+        ("E1", "released"), ("E2", "released")}
+    assert {e["data"]["committee_code"] for e in released} == {"FX01"}

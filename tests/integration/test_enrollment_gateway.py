@@ -1,0 +1,193 @@
+"""Enrollment through the gateway: tokens limited to a subtree or to classes, nominations,
+check-in and corrections over HTTP, 403 (and nothing changed) outside one's reach."""
+
+import socket
+import uuid
+from datetime import datetime, time, timedelta
+
+import pytest
+import requests
+
+from services.enrollment.domain import SHANGHAI
+from services.enrollment.service import EnrollmentService
+from services.gateway.service import GatewayService
+from services.gateway.tokens import create
+from tests.conftest import wait_until
+from tests.integration.test_enrollment_events import a_class, a_session, scheduling_event
+
+ORGS = [
+    {"row": 2, "org_code": "FX", "name": "区委", "parent_code": "", "kind": "committee",
+     "sector": ""},
+    {"row": 3, "org_code": "FX01", "name": "南桥镇党委", "parent_code": "FX",
+     "kind": "committee", "sector": ""},
+    {"row": 4, "org_code": "FX0102", "name": "某居民区党总支", "parent_code": "FX01",
+     "kind": "grassroots", "sector": "residential"},
+    {"row": 5, "org_code": "FX02", "name": "区国资委党委", "parent_code": "FX",
+     "kind": "committee", "sector": ""},
+    {"row": 6, "org_code": "FX0201", "name": "某国企党委", "parent_code": "FX02",
+     "kind": "grassroots", "sector": "soe"},
+]
+MEMBERS = [
+    {"row": 2, "member_no": "A1", "name": "甲", "org_code": "FX0102", "joined_on": "2010-07-01",
+     "employment": "enterprise"},
+    {"row": 3, "member_no": "A2", "name": "乙", "org_code": "FX0102", "joined_on": "2010-07-01",
+     "employment": "enterprise"},
+    {"row": 4, "member_no": "B1", "name": "丙", "org_code": "FX0201", "joined_on": "2010-07-01",
+     "employment": "enterprise"},
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gateway(runner_factory, service_config, database_urls, rpc, publish):
+    port = free_port()
+    config = {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    runner_factory(config, EnrollmentService, GatewayService).start()
+    rpc.enrollment.import_orgs(ORGS)
+    rpc.enrollment.import_members(MEMBERS)
+    today = datetime.now(SHANGHAI).date()
+    class_id = str(uuid.uuid4())
+    data = a_class(class_id)
+    session = a_session(class_id)
+    starts = datetime.combine(today, time(9), SHANGHAI)
+    session.update(starts_at=starts, ends_at=starts + timedelta(minutes=90))
+    scheduling_event(publish, "class_published", data)
+    scheduling_event(publish, "session_scheduled", session)
+    wait_until(lambda: _has_session(rpc, session["session_id"]), message="the session")
+
+    def token(role, org=None, classes=None):
+        value = create(role, org, classes, database_url=database_urls["gateway"])
+        return {"Authorization": f"Bearer {value}"}
+
+    return f"http://127.0.0.1:{port}", token, class_id, session
+
+
+def _has_session(rpc, session_id):
+    try:
+        return rpc.enrollment.get_session(session_id)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def test_a_committee_nominates_its_own_people_and_no_one_else(gateway):
+    base, token, class_id, _ = gateway
+    committee = token("committee_admin", "FX01")
+    answer = requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=committee,
+                           json={"member_nos": ["A1", "B1"]}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert [e["member_no"] for e in body["enrolled"]] == ["A1"]
+    assert body["refused"][0]["member_no"] == "B1" and body["refused"][0]["rule"] == "scope"
+
+    listed = requests.get(f"{base}/api/v1/classes/{class_id}/enrolments", headers=committee,
+                          timeout=10).json()
+    assert [e["member_no"] for e in listed["items"]] == ["A1"]
+    assert set(listed) == {"items", "total", "page", "per_page"}
+
+
+def test_people_outside_the_subtree_are_forbidden_and_nothing_changes(gateway):
+    base, token, class_id, _ = gateway
+    district = token("district_admin")
+    enrolled = requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=district,
+                             json={"member_nos": ["B1"]}, timeout=10).json()["enrolled"][0]
+    other = token("committee_admin", "FX01")
+    assert requests.get(f"{base}/api/v1/members/B1", headers=other, timeout=10
+                        ).status_code == 403
+    assert requests.get(f"{base}/api/v1/members/A1", headers=other, timeout=10
+                        ).json()["org_code"] == "FX0102"
+    refused = requests.post(f"{base}/api/v1/enrolments/{enrolled['enrollment_id']}/withdraw",
+                            headers=other, timeout=10)
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    still = requests.get(f"{base}/api/v1/enrolments/{enrolled['enrollment_id']}",
+                         headers=district, timeout=10).json()
+    assert still["status"] == "confirmed"
+    org_admin = token("org_admin", "FX0201")
+    withdrawn = requests.post(f"{base}/api/v1/enrolments/{enrolled['enrollment_id']}/withdraw",
+                              headers=org_admin, timeout=10)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+
+
+def test_a_checkin_token_records_attendance_for_its_classes_only(gateway):
+    base, token, class_id, session = gateway
+    district = token("district_admin")
+    requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=district,
+                  json={"member_nos": ["A1", "A2"]}, timeout=10)
+    desk = token("checkin", classes=[class_id])
+    url = f"{base}/api/v1/sessions/{session['session_id']}/attendance"
+    answer = requests.post(url, headers=desk, timeout=10, json={
+        "member_no": "A1", "at": session["starts_at"].isoformat()})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["entry"]["status"] == "present"
+
+    elsewhere = token("checkin", classes=[str(uuid.uuid4())])
+    assert requests.post(url, headers=elsewhere, json={"member_no": "A2"}, timeout=10
+                         ).status_code == 403
+    assert requests.post(f"{url}/corrections", headers=desk, timeout=10, json={
+        "member_no": "A2", "status": "leave", "reason": "事假"}).status_code == 403
+
+    corrected = requests.post(f"{url}/corrections", headers=district, timeout=10, json={
+        "member_no": "A2", "status": "leave", "reason": "事假"})
+    assert corrected.status_code == 201 and corrected.json()["entry"]["correction"] is False
+    sheet = requests.get(url, headers=desk, timeout=10).json()
+    assert {i["member_no"]: i["attendance"] for i in sheet["items"]} == {
+        "A1": "present", "A2": "leave"}
+    assert sheet["counts"] == {"present": 1, "leave": 1}
+
+
+def test_a_checkin_far_from_the_session_shows_among_the_anomalies(gateway):
+    base, token, class_id, session = gateway
+    district = token("district_admin")
+    requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=district,
+                  json={"member_nos": ["A1"]}, timeout=10)
+    late = session["ends_at"] + timedelta(hours=3)
+    requests.post(f"{base}/api/v1/sessions/{session['session_id']}/attendance",
+                  headers=district, json={"member_no": "A1", "at": late.isoformat()},
+                  timeout=10)
+    flags = requests.get(f"{base}/api/v1/anomalies", headers=token("committee_admin", "FX01"),
+                         params={"class_id": class_id}, timeout=10).json()
+    assert [f["kind"] for f in flags["items"]] == ["checkin_outside_time"]
+    hidden = requests.get(f"{base}/api/v1/anomalies", headers=token("org_admin", "FX0201"),
+                          params={"class_id": class_id}, timeout=10).json()
+    assert hidden["total"] == 0
+
+
+def test_organisations_and_places_are_open_to_every_role(gateway):
+    base, token, class_id, _ = gateway
+    desk = token("checkin", classes=[class_id])
+    orgs = requests.get(f"{base}/api/v1/organisations", headers=desk,
+                        params={"within": "FX01"}, timeout=10).json()
+    assert [o["org_code"] for o in orgs["items"]] == ["FX01", "FX0102"]
+    org = requests.get(f"{base}/api/v1/organisations/FX0102", headers=desk, timeout=10).json()
+    assert org["ancestors"] == ["FX0102", "FX01", "FX"]
+    places = requests.get(f"{base}/api/v1/classes/{class_id}/places", headers=desk,
+                          timeout=10).json()
+    assert places["places"]["offline_capacity"] == 50
+    assert requests.get(f"{base}/api/v1/organisations/FX0102/members", headers=desk,
+                        timeout=10).status_code == 403
+
+
+def test_a_quota_is_set_by_the_district_and_holds(gateway):
+    base, token, class_id, _ = gateway
+    committee = token("committee_admin", "FX01")
+    url = f"{base}/api/v1/classes/{class_id}/quotas/FX01"
+    assert requests.put(url, headers=committee, json={"seats": 1}, timeout=10
+                        ).status_code == 403
+    assert requests.put(url, headers=token("district_admin"), json={"seats": 1}, timeout=10
+                        ).status_code == 200
+    answer = requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=committee,
+                           json={"member_nos": ["A1", "A2"]}, timeout=10).json()
+    assert answer["refused"] == [{"member_no": "A2", "rule": "quota", "reason":
+                                  "the quota of FX01 for this class (1) is used up"}]
+    full = requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=committee,
+                         json={"member_nos": ["A2"]}, timeout=10)
+    assert full.status_code == 409
+    assert full.headers["Content-Type"] == "application/problem+json"
+    assert full.json()["errors"] == {"A2": ["the quota of FX01 for this class (1) is used up"]}
+    bad = requests.put(url, headers=token("district_admin"), json={"seats": -1}, timeout=10)
+    assert bad.status_code == 422 and "seats" in bad.json()["errors"]

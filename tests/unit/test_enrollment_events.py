@@ -1,0 +1,61 @@
+"""The events enrollment emits (events.py): many at once still checked against the contract,
+never carrying a person's name, and readable by their consumers."""
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from services.contracts import ContractError, parse_event, schema_for
+from services.enrollment.events import check_many, person_data, write_many_to_outbox
+from services.kit.models import outbox
+from tests.unit.test_enrollment_world import database
+
+PERSON = schema_for("enrollment", "person_changed", 1)
+
+
+def person(number="M1", **changes):
+    return {**person_data(number, "FX0101", "FX01", "2010-07-01", "enterprise", None, True),
+            **changes}
+
+
+@pytest.mark.parametrize("bad", [
+    {"member_no": "has space"},
+    {"employment": "farmer"},
+    {"joined_on": "2010-13-01"},
+    {"committee_code": ""},
+    {"active": "perhaps"},
+])
+def test_checking_many_refuses_what_the_contract_refuses(bad):
+    rows = [person(f"M{i}") for i in range(50)] + [person("M99", **bad)]
+    with pytest.raises(Exception) as by_marshmallow:
+        PERSON.load(rows, many=True)
+    with pytest.raises(ContractError) as by_check:
+        check_many(PERSON, rows)
+    field = next(iter(bad))
+    assert field in by_check.value.reason
+    assert field in json.dumps(by_marshmallow.value.messages)
+
+
+def test_checking_many_refuses_a_missing_required_field():
+    rows = [person(), {k: v for k, v in person("M2").items() if k != "org_code"}]
+    with pytest.raises(ContractError, match="org_code"):
+        check_many(PERSON, rows)
+
+
+def test_checking_many_accepts_what_the_contract_accepts():
+    check_many(PERSON, [person(f"M{i}", secretary_of=None if i % 2 else "FX0101")
+                        for i in range(100)])
+
+
+def test_events_written_in_bulk_are_read_back_under_their_contract(tmp_path):
+    with database(tmp_path) as db:
+        datas = [person_data(f"M{i}", "FX0101", "FX01", date(2010, 7, 1), "enterprise", None,
+                             True) for i in range(3)]
+        assert write_many_to_outbox(db, "person_changed", datas) == 3
+        bodies = db.execute(select(outbox.c.body, outbox.c.routing_key)).all()
+    events = [parse_event(body, source="enrollment", event_type=key) for body, key in bodies]
+    assert [e.data["member_no"] for e in events] == ["M0", "M1", "M2"]
+    assert events[0].data["joined_on"] == date(2010, 7, 1)
+    assert all("name" not in e.payload["data"] for e in events)

@@ -1,0 +1,248 @@
+"""Organisation and member files: reading CSV and XLSX with English or Chinese headers, and the
+row rules — good rows kept, each bad row reported with its number, field and reason, a
+re-import updating instead of duplicating (and emitting only what changed)."""
+
+from datetime import date
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from services.enrollment import importers, tree
+from services.enrollment.cli import run_import
+from services.enrollment.importers import BadRow
+from services.enrollment.models import Member, Organisation
+from tests.unit.test_enrollment_world import World, database
+
+
+@pytest.fixture
+def session(tmp_path):
+    with database(tmp_path) as db:
+        yield db
+
+
+TODAY = date(2026, 3, 1)
+ORG_CODES = {"FX", "FX01", "FX0101", "FX0102"}
+
+CHINESE_MEMBER_HEADER = ["党员编号", "姓名", "党组织编码", "入党日期", "人员类别",
+                         "任书记的党组织编码"]
+
+
+def member(row, member_no="M1", name="张三", org_code="FX0101", joined_on="2010-07-01",
+           employment="enterprise", secretary_of=""):
+    return {"row": row, "member_no": member_no, "name": name, "org_code": org_code,
+            "joined_on": joined_on, "employment": employment, "secretary_of": secretary_of}
+
+
+# -- reading files -----------------------------------------------------------------------------
+
+def test_an_xlsx_with_chinese_headers_and_typed_cells_reads_as_text(tmp_path):
+    path = tmp_path / "members.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.append(CHINESE_MEMBER_HEADER)
+    sheet.append([1001, "张三", "FX0101", date(2010, 7, 1), "企业", None])
+    sheet.append([None, None, None, None, None, None])           # empty rows are skipped
+    sheet.append(["M2", "李四", "FX0102", "2011-07-01", "机关事业单位", "FX0102"])
+    book.save(path)
+    rows = importers.records(importers.read_rows(path), importers.MEMBER_HEADERS,
+                             importers.MEMBER_REQUIRED)
+    assert rows[0] == {"row": 2, "member_no": "1001", "name": "张三", "org_code": "FX0101",
+                       "joined_on": "2010-07-01", "employment": "企业", "secretary_of": ""}
+    assert rows[1]["row"] == 4 and rows[1]["secretary_of"] == "FX0102"
+
+
+def test_a_csv_saved_by_excel_with_a_bom_or_in_gbk_reads(tmp_path):
+    text = "org_code,name,parent_code,kind,sector\nFX,奉贤区委,,committee,\n"
+    for encoding in ("utf-8-sig", "gb18030"):
+        path = tmp_path / f"orgs-{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        rows = importers.records(importers.read_rows(path), importers.ORG_HEADERS,
+                                 importers.ORG_REQUIRED)
+        assert rows == [{"row": 2, "org_code": "FX", "name": "奉贤区委", "parent_code": "",
+                         "kind": "committee", "sector": ""}]
+
+
+def test_a_file_without_the_required_columns_cannot_be_read(tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text("member_no,name\nM1,张三\n", encoding="utf-8")
+    with pytest.raises(importers.FileUnreadable, match="org_code/党组织编码"):
+        importers.records(importers.read_rows(path), importers.MEMBER_HEADERS,
+                          importers.MEMBER_REQUIRED)
+    with pytest.raises(importers.FileUnreadable, match="no such file"):
+        importers.read_rows(tmp_path / "missing.xlsx")
+    (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
+    with pytest.raises(importers.FileUnreadable, match="not a readable spreadsheet"):
+        importers.read_rows(tmp_path / "broken.xlsx")
+
+
+def test_the_cli_exits_non_zero_only_when_nothing_could_be_read(tmp_path):
+    lines = []
+    assert run_import("members", str(tmp_path / "missing.csv"),
+                      echo=lambda *a, **k: lines.append(a[0]), show_progress=False) == 1
+    assert "nothing could be read" in lines[0]
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("member_no,name,org_code,joined_on,employment\n", encoding="utf-8")
+    assert run_import("members", str(header_only), echo=lambda *a, **k: None,
+                      show_progress=False) == 1
+
+
+# -- member rows -------------------------------------------------------------------------------
+
+def test_every_bad_member_row_is_reported_with_its_field_and_reason():
+    rows = [
+        member(2),
+        member(3, member_no="bad no"),
+        member(4, member_no="M1"),
+        member(5, member_no="M5", name=""),
+        member(6, member_no="M6", org_code="NOPE"),
+        member(7, member_no="M7", joined_on="2010/07/01"),
+        member(8, member_no="M8", joined_on="2010-02-30"),
+        member(9, member_no="M9", joined_on="2027-01-01"),
+        member(10, member_no="M10", employment="farmer"),
+        member(11, member_no="M11", secretary_of="NOPE"),
+        member(12, member_no="M12", secretary_of="FX0101"),
+        member(13, member_no="M13", secretary_of="FX0101"),
+        member(14, member_no="M14", name="名" * 101),
+        member(15, member_no="M15", employment="其他"),
+    ]
+    good, bad = importers.validate_members(rows, ORG_CODES, TODAY)
+    assert [r["member_no"] for r in good] == ["M1", "M12", "M15"]
+    assert good[2]["employment"] == "other"
+    assert [b.line() for b in bad] == [
+        "row 3: member_no: not a valid member number (letters, digits, . _ - ; at most 64)",
+        "row 4: member_no: M1 appears again (first at row 2)",
+        "row 5: name: missing",
+        "row 6: org_code: no organisation NOPE",
+        "row 7: joined_on: '2010/07/01' is not a date (YYYY-MM-DD)",
+        "row 8: joined_on: '2010-02-30' is not a date (YYYY-MM-DD)",
+        "row 9: joined_on: 2027-01-01 is in the future",
+        "row 10: employment: 'farmer' is not a valid employment (enterprise, institution, other)",
+        "row 11: secretary_of: no organisation NOPE",
+        "row 13: secretary_of: FX0101 already has its secretary at row 12",
+        "row 14: name: longer than 100 characters",
+    ]
+
+
+def test_member_codes_the_importer_keeps_are_codes_the_contract_accepts():
+    from services.contracts import new_event
+
+    good, _ = importers.validate_members([member(2, member_no="A-1_b.2")], ORG_CODES, TODAY)
+    new_event("enrollment", "person_changed", {
+        "member_no": good[0]["member_no"], "org_code": "FX0101", "committee_code": "FX01",
+        "joined_on": good[0]["joined_on"], "employment": "enterprise", "secretary_of": None})
+
+
+# -- organisation rows -------------------------------------------------------------------------
+
+def org(row, code, parent, kind="grassroots", sector="village", name="某党组织"):
+    return {"row": row, "org_code": code, "name": name, "parent_code": parent, "kind": kind,
+            "sector": sector}
+
+
+def test_organisation_rows_in_any_order_and_the_bad_ones_with_reasons():
+    rows = [
+        org(2, "C1", "B1"),                     # its parent comes later
+        org(3, "B1", "ROOT", kind="党(工)委", sector=""),
+        org(4, "ROOT", "", kind="committee", sector=""),
+        org(5, "ORPHAN", "NEVER"),
+        org(6, "CHILD", "ORPHAN"),
+        org(7, "X1", "X2"),
+        org(8, "X2", "X1"),
+        org(9, "G1", "B1", sector=""),
+        org(10, "G2", "B1", sector="farm"),
+        org(11, "B1", "ROOT", kind="committee", sector=""),
+        org(12, "K1", "ROOT", kind="party"),
+        org(13, "G3", "G1"),                    # its parent is a bad row
+    ]
+    good, bad = importers.validate_orgs(rows, {})
+    assert {r["org_code"] for r in good} == {"C1", "B1", "ROOT"}
+    assert [b.line() for b in bad] == [
+        "row 5: parent_code: parent NEVER never appears",
+        "row 6: parent_code: its ancestor ORPHAN is not valid",
+        "row 7: parent_code: forms a cycle (X1 → X2 → X1)",
+        "row 8: parent_code: forms a cycle (X1 → X2 → X1)",
+        "row 9: sector: missing (a grassroots organisation has a sector)",
+        "row 10: sector: 'farm' is not a valid sector (institution, residential, soe, two_new, "
+        "village)",
+        "row 11: org_code: B1 appears again (first at row 3)",
+        "row 12: kind: 'party' is not a valid kind (committee, district, grassroots)",
+        "row 13: parent_code: parent G1 is not valid (row 9)",
+    ]
+
+
+def test_an_organisation_may_hang_under_one_already_known():
+    good, bad = importers.validate_orgs([org(2, "NEW", "FX01")], {"FX": None, "FX01": "FX"})
+    assert bad == [] and good[0]["parent_code"] == "FX01"
+
+
+# -- into the database -------------------------------------------------------------------------
+
+def test_reimporting_members_updates_instead_of_duplicating(session):
+    world = World(session).build()
+    rows = [member(2, member_no="M1", org_code="FX0101"),
+            member(3, member_no="M2", org_code="FX0102")]
+    first = tree.import_members(session, rows, world.emit)
+    assert (first["kept"], first["changed"]) == (2, 2)
+    assert len(world.events("person_changed")) == 2
+    world.forget_events()
+
+    again = tree.import_members(session, rows, world.emit)
+    assert (again["kept"], again["changed"]) == (2, 0)
+    assert world.events("person_changed") == []
+
+    rows[0] = member(2, member_no="M1", org_code="FX0102", name="张三丰")
+    third = tree.import_members(session, rows, world.emit)
+    assert third["changed"] == 1
+    assert session.execute(select(func.count()).select_from(Member).where(
+        Member.member_no.in_(["M1", "M2"]))).scalar_one() == 2
+    assert session.get(Member, "M1").org_code == "FX0102"
+    [person] = world.events("person_changed")
+    assert person["member_no"] == "M1" and "name" not in person
+
+
+def test_a_name_only_change_is_kept_but_tells_reporting_nothing(session):
+    world = World(session).build()
+    tree.import_members(session, [member(2, name="张三")], world.emit)
+    world.forget_events()
+    tree.import_members(session, [member(2, name="张叁")], world.emit)
+    assert session.get(Member, "M1").name == "张叁"
+    assert world.events("person_changed") == []
+
+
+def test_a_secretary_named_in_the_file_replaces_the_one_before(session):
+    world = World(session).build()
+    tree.import_members(session, [member(2, member_no="NEWSEC", secretary_of="FX0101")],
+                        world.emit)
+    assert session.get(Organisation, "FX0101").secretary_member_no == "NEWSEC"
+    assert session.get(Member, "V1").secretary_of is None
+    [changed_org] = world.events("organisation_changed")
+    assert changed_org["secretary_member_no"] == "NEWSEC"
+
+
+def test_a_file_without_the_secretary_column_leaves_secretaries_alone(session):
+    world = World(session).build()
+    row = {k: v for k, v in member(2, member_no="V1", org_code="FX0101",
+                                   joined_on="2001-07-01", employment="other").items()
+           if k != "secretary_of"}
+    tree.import_members(session, [row], world.emit)
+    assert session.get(Member, "V1").secretary_of == "FX0101"
+
+
+def test_reimporting_organisations_changes_only_what_changed(session):
+    world = World(session).build()
+    rows = [org(2, "FX0103", "FX01", sector="two_new", name="某两新党支部")]
+    assert tree.import_orgs(session, rows, world.emit)["changed"] == 1
+    world.forget_events()
+    assert tree.import_orgs(session, rows, world.emit) == {"kept": 1, "bad": [], "changed": 0}
+    assert world.events("organisation_changed") == []
+    rows[0]["name"] = "某两新联合党支部"
+    assert tree.import_orgs(session, rows, world.emit)["changed"] == 1
+    assert session.get(Organisation, "FX0103").name == "某两新联合党支部"
+
+
+def test_bad_rows_come_back_from_the_import_as_plain_data(session):
+    world = World(session).build()
+    answer = tree.import_members(session, [member(2, org_code="NOPE")], world.emit)
+    assert answer == {"kept": 0, "changed": 0, "bad": [
+        BadRow(2, "org_code", "no organisation NOPE").__dict__]}
