@@ -139,5 +139,12 @@ from services.enrollment.cli import import_group  # noqa: E402 - `peixun import 
 main.add_command(import_group)
 
 
+from services.reporting.cli import replay as _replay  # noqa: E402
+from services.reporting.cli import report as _report  # noqa: E402
+
+main.add_command(_report)
+main.add_command(_replay)
+
+
 if __name__ == "__main__":
     main()

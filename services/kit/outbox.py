@@ -11,7 +11,7 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider, SharedExtension
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 
 from services.contracts import Event, new_event
 from services.contracts.topology import exchange_name
@@ -176,10 +176,3 @@ class Outbox(DependencyProvider):
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
             self.relay.wake()
-
-
-def pending_count(engine) -> int:
-    with engine.connect() as connection:
-        return connection.execute(
-            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-        ).scalar_one()

@@ -1,12 +1,13 @@
 """What every peixun service stands on: its database, its outbox, its log context, health()."""
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from . import config
 from .amqp import declare_topology
 from .database import Database
 from .logging import LogContext
+from .models import outbox as outbox_table
 from .outbox import Outbox
 from .rpc import rpc
 
@@ -37,3 +38,11 @@ class PublishingService(ServiceBase):
     """A service that emits events: `self.outbox.add(event_type, data)`."""
 
     outbox = Outbox()
+
+    @rpc
+    def health(self) -> dict:
+        """Also how many events wait in the outbox: operators and the demo watch it drain."""
+        pending = self.db.execute(
+            select(func.count()).select_from(outbox_table).where(outbox_table.c.sent_at.is_(None))
+        ).scalar_one()
+        return {"status": "ok", "service": self.name, "outbox_pending": pending}

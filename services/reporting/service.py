@@ -1,17 +1,99 @@
-"""Reporting: read models built from events, and the reports drawn from them."""
+"""Reporting: read models built only from events, the six reports drawn from them, and filing.
+
+Handlers hand the events' wire form to the projections (the same code `peixun replay` runs);
+the high-volume types come in batches. RPC is what the gateway and the CLI call.
+"""
+
+from sqlalchemy import select
 
 from services.kit import NotFound, PublishingService, event_handler, rpc
 
-from . import projections
-from .models import ClassProgress
+from . import filing, projections, store
+from .models import ClassProgress, rp_state
 
 
 class ReportingService(PublishingService):
     name = "reporting"
 
-    @event_handler("scheduling", "session_completed")
-    def on_session_completed(self, event):
-        projections.session_completed(self.db, event)
+    def _apply(self, events) -> None:
+        projections.hold_off(self.db)
+        projections.apply(self.db, [event.payload for event in events])
+
+    # -- what scheduling tells -------------------------------------------------------------
+
+    @event_handler("scheduling", "program_changed")
+    def on_program_changed(self, event):
+        self._apply([event])
+
+    @event_handler("scheduling", "class_published")
+    def on_class_published(self, event):
+        self._apply([event])
+
+    @event_handler("scheduling", "class_cancelled")
+    def on_class_cancelled(self, event):
+        self._apply([event])
+
+    @event_handler("scheduling", "class_completed")
+    def on_class_completed(self, event):
+        # The class's record is now due for filing: filing status reads it from here.
+        self._apply([event])
+
+    @event_handler("scheduling", "session_scheduled", batch=50)
+    def on_session_scheduled(self, events):
+        self._apply(events)
+
+    @event_handler("scheduling", "session_rescheduled", batch=50)
+    def on_session_rescheduled(self, events):
+        self._apply(events)
+
+    @event_handler("scheduling", "session_cancelled", batch=50)
+    def on_session_cancelled(self, events):
+        self._apply(events)
+
+    @event_handler("scheduling", "session_completed", batch=50)
+    def on_session_completed(self, events):
+        projections.hold_off(self.db)
+        for event in events:
+            projections.session_completed(self.db, event)
+
+    # -- what enrollment tells --------------------------------------------------------------
+
+    @event_handler("enrollment", "organisation_changed", batch=200)
+    def on_organisation_changed(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "person_changed", batch=500)
+    def on_person_changed(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "enrollment_confirmed", batch=200)
+    def on_enrollment_confirmed(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "enrollment_waitlisted", batch=200)
+    def on_enrollment_waitlisted(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "enrollment_withdrawn", batch=200)
+    def on_enrollment_withdrawn(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "attendance_recorded", batch=500)
+    def on_attendance_recorded(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "completion_recorded", batch=200)
+    def on_completion_recorded(self, events):
+        self._apply(events)
+
+    # -- reports ------------------------------------------------------------------------------
+
+    @rpc
+    def report(self, name: str, params: dict | None = None, format: str = "json",
+               within: str | None = None) -> dict:
+        """A report file: {file_name, content_type, sha256, size, position, created_at, cached,
+        content_b64}. `within`: the org subtree the caller is limited to (None: everything)."""
+        return store.pull(self.db, self.outbox, name, params, format, within)
 
     @rpc
     def class_progress(self, class_id: str) -> dict:
@@ -21,3 +103,51 @@ class ReportingService(PublishingService):
                            entity="class_progress")
         return {"class_id": class_id, "completed_sessions": progress.completed_sessions,
                 "completed_hours": progress.completed_hours}
+
+    @rpc
+    def replay_state(self) -> dict:
+        """The read models' generation, when they were last rebuilt, and the log's size."""
+        row = self.db.execute(select(rp_state).where(rp_state.c.id == 1)).mappings().first()
+        position, events = store.log_size(self.db)
+        return {"generation": row["generation"] if row else 0,
+                "replayed_at": row["replayed_at"].isoformat() if row and row["replayed_at"]
+                else None, "position": position, "events": events}
+
+    # -- filing (备案) ---------------------------------------------------------------------------
+
+    @rpc
+    def file_report(self, class_id: str, kind: str, acting_org: str | None = None,
+                    filed_by: str = "district_admin") -> dict:
+        """File the class's plan or record (kind) as the organiser (acting_org; None: a
+        district_admin)."""
+        return filing.file(self.db, self.outbox, class_id, kind, acting_org, filed_by)
+
+    @rpc
+    def acknowledge_filing(self, filing_id: str, acting_org: str | None = None,
+                           reviewed_by: str = "district_admin") -> dict:
+        return filing.review(self.db, self.outbox, filing_id, "acknowledged", None,
+                             acting_org, reviewed_by)
+
+    @rpc
+    def return_filing(self, filing_id: str, reason: str, acting_org: str | None = None,
+                      reviewed_by: str = "district_admin") -> dict:
+        return filing.review(self.db, self.outbox, filing_id, "returned", reason, acting_org,
+                             reviewed_by)
+
+    @rpc
+    def filing_inbox(self, org_code: str | None = None, status: str | None = "filed",
+                     page: int = 1, per_page: int = 50) -> dict:
+        return filing.inbox(self.db, org_code, status, page, per_page)
+
+    @rpc
+    def class_filings(self, class_id: str, within: str | None = None) -> dict:
+        return filing.of_class(self.db, class_id, within)
+
+    @rpc
+    def get_filing(self, filing_id: str, within: str | None = None) -> dict:
+        return filing.describe(filing.get(self.db, filing_id, within))
+
+    @rpc
+    def filing_document(self, filing_id: str, format: str = "json",
+                        within: str | None = None) -> dict:
+        return filing.document(self.db, filing_id, format, within)

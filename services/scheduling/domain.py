@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from services.kit import clock
 from services.kit.errors import DomainError, InvalidInput
 
 from .models import Course, Instructor, Program, Site, TrainingClass, TrainingSession, Venue
@@ -71,7 +72,7 @@ def new_id() -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -1,12 +1,137 @@
-"""Reports and filings over HTTP."""
+"""Reports and filings over HTTP.
 
-from ..http import http
+Reports come as files (JSON, CSV, XLSX, PDF, PNG) with their content type and an attachment
+file name; their bytes cross RPC base64-encoded. A committee_admin or org_admin sees reports of
+its own organisation's subtree only (reporting limits them by the tree it knows from events),
+files as its organisation and reviews what is addressed to it; a district_admin does all.
+"""
+
+import base64
+
+from werkzeug.wrappers import Response
+
+from services.kit.errors import Forbidden, InvalidInput
+from services.reporting import errors as _reporting_errors  # noqa: F401 - cross RPC as themselves
+
+from ..http import http, json_body, json_response
 from .base import RoutesBase
+
+ADMINS = ("district_admin", "committee_admin", "org_admin")
+REPORT_PARAMS = ("year", "class_id", "member_no", "org_code", "as_of")
+OPEN_TO_EVERY_ROLE = ("class-plan",)   # what people need to nominate, like classes themselves
+
+
+def file_response(answer: dict) -> Response:
+    return Response(base64.b64decode(answer["content_b64"]), status=200,
+                    content_type=answer["content_type"], headers={
+                        "Content-Disposition": f'attachment; filename="{answer["file_name"]}"',
+                        "ETag": f'"{answer["sha256"]}"',
+                        "X-Peixun-Sha256": answer["sha256"]})
+
+
+def only(args, allowed) -> dict:
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise InvalidInput("unknown parameters", errors={k: ["unknown parameter"]
+                                                         for k in unknown})
+    return {k: args[k] for k in allowed if args.get(k) not in (None, "")}
+
+
+def integer(args, name: str, default: int) -> int:
+    try:
+        return int(args.get(name, default))
+    except ValueError:
+        raise InvalidInput("not a number", errors={name: ["not a whole number"]}) from None
 
 
 class ReportingRoutes(RoutesBase):
+    def _acting(self, request):
+        """The caller, and the organisation it acts as (None: a district_admin, unlimited)."""
+        principal = self.principal(request)
+        principal.require(*ADMINS)
+        acting = None if principal.role == "district_admin" else principal.org_code
+        return principal, acting, f"{principal.role}:{principal.org_code or '-'}"
+
     @http("GET", "/api/v1/classes/<string:class_id>/progress")
     def class_progress(self, request, class_id):
         """What reporting has seen of the class so far: completed sessions and hours."""
         self.principal(request)
         return self.reporting.class_progress(class_id)
+
+    @http("GET", "/api/v1/reports/<string:report>")
+    def get_report(self, request, report):
+        """A report as a file: `format` json|csv|xlsx|pdf (png: the annual summary's charts)."""
+        principal = self.principal(request)
+        if report in OPEN_TO_EVERY_ROLE:
+            within = None
+        else:
+            principal.require(*ADMINS)
+            within = None if principal.role == "district_admin" else principal.org_code
+        params = only(request.args, (*REPORT_PARAMS, "format"))
+        fmt = params.pop("format", "json")
+        return file_response(self.reporting.report(report, params, fmt, within))
+
+    # -- filing (备案) ---------------------------------------------------------------------------
+
+    @http("POST", "/api/v1/classes/<string:class_id>/filings")
+    def file_report(self, request, class_id):
+        """File the class's plan or record (`{"kind": "plan"|"record"}`) as its organiser."""
+        _, acting, who = self._acting(request)
+        body = only(json_body(request), ("kind",))
+        if "kind" not in body:
+            raise InvalidInput("kind is required", errors={"kind": ["plan or record"]})
+        filed = self.reporting.file_report(class_id, body["kind"], acting, who)
+        return json_response(filed, status=201,
+                             headers={"Location": f"/api/v1/filings/{filed['filing_id']}"})
+
+    @http("GET", "/api/v1/classes/<string:class_id>/filings")
+    def class_filings(self, request, class_id):
+        _, acting, _ = self._acting(request)
+        return self.reporting.class_filings(class_id, acting)
+
+    @http("GET", "/api/v1/filings/inbox")
+    def filing_inbox(self, request):
+        """What a superior organisation has to review (status=filed) or has reviewed."""
+        _, acting, _ = self._acting(request)
+        args = only(request.args, ("org_code", "status", "page", "per_page"))
+        org_code = args.get("org_code", acting)
+        if acting is not None and org_code != acting:
+            raise Forbidden("you review what is addressed to your own organisation",
+                            rule="filing_reviewer")
+        return self.reporting.filing_inbox(org_code, args.get("status", "filed"),
+                                           integer(args, "page", 1),
+                                           integer(args, "per_page", 50))
+
+    @http("GET", "/api/v1/filings/status")
+    def filing_status(self, request):
+        """The filing-status report's data (what is due, filed, acknowledged, returned,
+        overdue, per organisation) for pages; as a file it is /api/v1/reports/filing-status."""
+        _, acting, _ = self._acting(request)
+        params = only(request.args, ("year", "org_code", "as_of"))
+        answer = self.reporting.report("filing-status", params, "json", acting)
+        return Response(base64.b64decode(answer["content_b64"]), status=200,
+                        content_type="application/json")
+
+    @http("GET", "/api/v1/filings/<string:filing_id>")
+    def get_filing(self, request, filing_id):
+        _, acting, _ = self._acting(request)
+        return self.reporting.get_filing(filing_id, acting)
+
+    @http("GET", "/api/v1/filings/<string:filing_id>/document")
+    def filing_document(self, request, filing_id):
+        """The filed version itself (format=json, as filed) or drawn from it (csv|xlsx|pdf)."""
+        _, acting, _ = self._acting(request)
+        fmt = only(request.args, ("format",)).get("format", "json")
+        return file_response(self.reporting.filing_document(filing_id, fmt, acting))
+
+    @http("POST", "/api/v1/filings/<string:filing_id>/acknowledge")
+    def acknowledge_filing(self, request, filing_id):
+        _, acting, who = self._acting(request)
+        return self.reporting.acknowledge_filing(filing_id, acting, who)
+
+    @http("POST", "/api/v1/filings/<string:filing_id>/return")
+    def return_filing(self, request, filing_id):
+        """Return a filing to its organiser, with a reason (`{"reason": "…"}`)."""
+        _, acting, who = self._acting(request)
+        body = only(json_body(request), ("reason",))
+        return self.reporting.return_filing(filing_id, body.get("reason", ""), acting, who)

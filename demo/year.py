@@ -1,0 +1,376 @@
+"""`make demo`: a district's year run through peixun's doors, at the real scale.
+
+It starts every service (the same `nameko run` commands compose uses), loads a generated
+district through the importers, schedules and publishes the year's classes, nominates people,
+then walks through the year week by week on a simulated clock: check-ins at the party school,
+viewing reports published by a separate live-platform process over AMQP, sessions completed,
+corrections, filings (some late, some returned). It waits until reporting has caught up, pulls
+every report into out/, prints the headline figures, and stops what it started.
+"""
+
+import base64
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import click
+import openpyxl
+from kombu import Connection
+from nameko.standalone.rpc import ClusterRpcProxy
+
+import services.kit.rpc  # noqa: F401 - domain errors cross RPC as themselves
+from services.contracts import topology
+from services.kit import DomainError, clock, config, processes
+
+from . import district as districts
+from . import plan as plans
+
+SHANGHAI = plans.SHANGHAI
+YEAR = plans.YEAR
+REPORTS = ("annual-summary", "coverage-gaps", "filing-status")
+# The import columns and values of DESIGN §4, in Chinese as an organisation department has them.
+MEMBER_HEADERS = ["党员编号", "姓名", "党组织编码", "入党日期", "人员类别", "任书记的党组织编码"]
+IMPORT_SECTORS = {"village": "村", "residential": "居民区", "institution": "机关事业单位",
+                  "soe": "国有企业", "two_new": "两新组织"}
+FORMATS = ("json", "csv", "xlsx", "pdf")
+
+
+def say(text: str) -> None:
+    click.echo(text, err=False)
+
+
+@contextmanager
+def step(title: str):
+    started = time.monotonic()
+    say(f"▶ {title}")
+    yield
+    say(f"  … {time.monotonic() - started:.1f}s")
+
+
+class Year:
+    def __init__(self, rpc, amqp_uri: str, var, out, small: bool, seed: int):
+        self.rpc, self.amqp_uri, self.var, self.out = rpc, amqp_uri, var, out
+        self.small, self.rng = small, random.Random(seed)
+        self.clock_file = var / "clock"
+        self.counts = defaultdict(int)
+
+    def at(self, moment: datetime) -> None:
+        clock.set_simulated(self.clock_file, moment)
+
+    # -- the district ---------------------------------------------------------------------------
+
+    def load_district(self, district) -> None:
+        from services.enrollment.cli import run_import
+
+        orgs = self.var / "orgs.csv"
+        with open(orgs, "w", encoding="utf-8-sig") as f:
+            f.write("党组织编码,名称,上级党组织编码,类型,领域\n")
+            for o in district.orgs:
+                kind = "党(工)委" if o.kind == "committee" else "基层党组织"
+                sector = IMPORT_SECTORS[o.sector] if o.sector else ""
+                f.write(f"{o.org_code},{o.name},{o.parent_code or ''},{kind},{sector}\n")
+            f.write(f"{districts.DISTRICT_CODE},{districts.DISTRICT_NAME},,党(工)委,\n")
+        members = self.var / "members.xlsx"
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet("党员")
+        sheet.append(MEMBER_HEADERS)
+        names = {"institution": "机关事业单位", "enterprise": "企业", "other": "其他"}
+        for m in district.members:
+            sheet.append([m.member_no, m.name, m.org_code, m.joined_on.isoformat(),
+                          names[m.employment], m.secretary_of or ""])
+        book.save(members)
+        with step(f"import {len(district.orgs)} organisations ({orgs.name})"):
+            if run_import("orgs", str(orgs), echo=say) != 0:
+                raise RuntimeError("the organisation import failed")
+        with step(f"import {len(district.members)} members ({members.name})"):
+            if run_import("members", str(members), echo=say) != 0:
+                raise RuntimeError("the member import failed")
+
+    # -- the schedule ---------------------------------------------------------------------------
+
+    def catalogue(self) -> plans.Catalogue:
+        scheduling = self.rpc.scheduling
+        scheduling.seed_catalogue()
+
+        def every(method, **query):
+            return method(per_page=200, **query)["items"]
+
+        return plans.Catalogue.from_lists(every(scheduling.list_courses),
+                                          every(scheduling.list_venues),
+                                          every(scheduling.list_sites),
+                                          every(scheduling.list_instructors))
+
+    def schedule(self, year_plan) -> dict:
+        programs = {}
+        for track, name, target in (("secretaries", f"{YEAR}年“千名书记进党校”", 4000),
+                                    ("members", f"{YEAR}年“万名党员进课堂”", 20000)):
+            programs[track] = self.rpc.scheduling.create_program({
+                "year": YEAR, "track": track, "organiser_org_code": districts.DISTRICT_CODE,
+                "name": name, "target_person_times": target})["program_id"]
+        created = {}
+        with click.progressbar(year_plan.classes, label="  classes", file=sys.stdout) as bar:
+            for planned in bar:
+                answer = self.rpc.scheduling.create_class(planned.payload(programs[planned.track]))
+                by_start = {s["starts_at"]: s["session_id"] for s in answer["sessions"]}
+                for session in planned.sessions:
+                    session.session_id = by_start[session.starts_at.isoformat()]
+                planned.class_id = answer["class_id"]
+                created[answer["class_id"]] = planned
+        return created
+
+    def nominate(self, year_plan) -> None:
+        last = year_plan.classes[-1]
+        self.wait(lambda: self._known(last.class_id), "enrollment to hear of every class")
+        with click.progressbar(year_plan.classes, label="  nominations", file=sys.stdout) as bar:
+            for planned in bar:
+                for mode, people in (("offline", planned.offline), ("online", planned.online)):
+                    for chunk in range(0, len(people), 1000):
+                        answer = self.rpc.enrollment.nominate(planned.class_id, {
+                            "member_nos": people[chunk:chunk + 1000], "mode": mode})
+                        self.counts["enrolled"] += len(answer["enrolled"])
+                        self.counts["refused"] += len(answer["refused"])
+
+    def _known(self, class_id: str) -> bool:
+        try:
+            self.rpc.enrollment.get_class(class_id)
+            return True
+        except DomainError:
+            return False
+
+    # -- the weeks --------------------------------------------------------------------------------
+
+    def run_weeks(self, year_plan) -> None:
+        weeks = defaultdict(list)
+        for planned, session in year_plan.sessions():
+            weeks[session.starts_at.astimezone(SHANGHAI).isocalendar()[:2]].append(
+                (planned, session))
+        with click.progressbar(sorted(weeks.items()), label="  weeks", file=sys.stdout) as bar:
+            for _, held in bar:
+                self.run_week(held)
+
+    def run_week(self, held) -> None:
+        viewings = []
+        for planned, session in held:
+            self.at(session.starts_at - timedelta(minutes=30))
+            entries = []
+            for member_no in planned.offline:
+                roll = self.rng.random()
+                if roll < 0.90:
+                    late = timedelta(minutes=self.rng.randint(-25, 10))
+                    if roll < 0.0005:   # a badge scanned long after the session: flagged
+                        late = timedelta(hours=6)
+                    entries.append({"member_no": member_no, "status": "present",
+                                    "at": (session.starts_at + late).isoformat()})
+                elif roll < 0.94:
+                    entries.append({"member_no": member_no, "status": "leave", "at": None})
+            for chunk in range(0, len(entries), 5000):
+                answer = self.rpc.enrollment.check_in_batch(
+                    session.session_id, {"entries": entries[chunk:chunk + 5000]})
+                self.counts["check_ins"] += answer["recorded"]
+            minutes = (session.ends_at - session.starts_at).total_seconds() / 60
+            for member_no in planned.online:
+                roll = self.rng.random()
+                if roll < 0.85:         # watched it through, sometimes on two devices
+                    first = round(minutes * self.rng.uniform(0.45, 0.6))
+                    viewings.append((session.session_id, member_no, first))
+                    viewings.append((session.session_id, member_no, round(minutes) - first))
+                elif roll < 0.95:       # dropped out early
+                    viewings.append((session.session_id, member_no,
+                                     round(minutes * self.rng.uniform(0.1, 0.7))))
+            if self.rng.random() < 0.02:  # someone watching who was never enrolled: flagged
+                viewings.append((session.session_id, "3101299999999", round(minutes)))
+        week_end = max(s.ends_at for _, s in held) + timedelta(hours=1)
+        self.at(week_end)
+        self.publish_viewings(viewings)
+        self.wait_for_queues(("evt-live_platform-viewer_attended--enrollment",))
+        for _, session in sorted(held, key=lambda pair: pair[1].starts_at):
+            self.rpc.scheduling.complete_session(session.session_id)
+            self.counts["sessions"] += 1
+        self.corrections(held)
+
+    def publish_viewings(self, viewings) -> None:
+        if not viewings:
+            return
+        path = self.var / "viewings.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for session_id, member_no, minutes in viewings:
+                f.write(json.dumps({"session_id": session_id, "member_no": member_no,
+                                    "watched_minutes": minutes}) + "\n")
+        # The live platform is another system: its own process, only the contract shared.
+        subprocess.run([sys.executable, "-m", "demo.live_platform", str(path)], check=True,
+                       env={**os.environ, "AMQP_URI": self.amqp_uri}, cwd=config.ROOT,
+                       stderr=subprocess.DEVNULL)
+        self.counts["viewings"] += len(viewings)
+
+    def corrections(self, held) -> None:
+        """Now and then a teacher corrects a leave that was really an attendance: accepted
+        within seven days; one tried on day eight is refused, as the rule says."""
+        planned, session = held[0]
+        if not planned.offline or self.rng.random() > 0.3:
+            return
+        for days, label in ((3, "corrections"), (8, "late_corrections")):
+            self.at(session.ends_at + timedelta(days=days))
+            try:
+                self.rpc.enrollment.correct_attendance(session.session_id, {
+                    "member_no": planned.offline[0], "status": "present",
+                    "reason": "签到设备故障，经班主任核实已到课"})
+                self.counts[label] += 1
+            except DomainError:
+                self.counts[f"{label}_refused"] += 1
+
+    # -- filings ----------------------------------------------------------------------------------
+
+    def file(self, year_plan) -> None:
+        reporting = self.rpc.reporting
+        for planned in year_plan.classes:
+            start = min(s.starts_at for s in planned.sessions)
+            end = max(s.ends_at for s in planned.sessions)
+            late_plan = self.rng.random() < 0.08
+            self.at(start + (timedelta(days=2) if late_plan else -timedelta(days=10)))
+            self.filing(reporting.file_report, planned.class_id, "plan")
+            roll = self.rng.random()
+            self.at(end + timedelta(days=12 if roll < 0.07 else 3))
+            if roll > 0.97:
+                continue                                  # never filed: overdue
+            filed = self.filing(reporting.file_report, planned.class_id, "record")
+            if filed is None:
+                continue
+            if roll < 0.12:                               # the district sends it back
+                reporting.return_filing(filed["filing_id"], "缺少现场教学签到表，请补充后重新备案")
+                self.counts["returned"] += 1
+                self.at(end + timedelta(days=5))
+                filed = self.filing(reporting.file_report, planned.class_id, "record")
+            if filed is not None:
+                reporting.acknowledge_filing(filed["filing_id"])
+                self.counts["acknowledged"] += 1
+
+    def filing(self, method, class_id, kind):
+        try:
+            filed = method(class_id, kind)
+            self.counts[f"filed_{kind}"] += 1
+            return filed
+        except DomainError as exc:
+            self.counts["filing_refused"] += 1
+            say(f"  filing refused: {exc}")
+            return None
+
+    # -- catching up and pulling -------------------------------------------------------------------
+
+    def wait(self, predicate, what: str, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {what}")
+            time.sleep(0.2)
+
+    def queue_depth(self, names) -> int:
+        with Connection(self.amqp_uri) as connection:
+            channel = connection.channel()
+            return sum(channel.queue_declare(name, passive=True)[1] for name in names)
+
+    def wait_for_queues(self, names=None) -> None:
+        """Until the named consumer queues (default: all), their retry queues and every
+        outbox have stayed empty for three looks in a row."""
+        names = names or [q.name for q in topology.all_queues()
+                          if q.name != topology.DEAD_LETTER_QUEUE and not q.name.endswith(".retry")]
+        names = [n for name in names for n in (name, topology.retry_queue_name(name))]
+        quiet = 0
+        deadline = time.monotonic() + 600
+        while quiet < 3:
+            pending = self.queue_depth(names) + sum(
+                getattr(self.rpc, s).health().get("outbox_pending", 0)
+                for s in ("scheduling", "enrollment", "reporting"))
+            quiet = quiet + 1 if pending == 0 else 0
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{pending} events still waiting after ten minutes")
+            time.sleep(0.15)
+
+    def pull(self, name: str, params: dict, fmt: str) -> bytes:
+        answer = self.rpc.reporting.report(name, params, fmt)
+        content = base64.b64decode(answer["content_b64"])
+        (self.out / answer["file_name"]).write_bytes(content)
+        return content
+
+    def pull_reports(self, year_plan, district) -> dict:
+        summary = None
+        for name in REPORTS:
+            for fmt in FORMATS:
+                content = self.pull(name, {"year": YEAR}, fmt)
+                if name == "annual-summary" and fmt == "json":
+                    summary = json.loads(content)
+        self.pull("annual-summary", {"year": YEAR}, "png")
+        for planned in year_plan.classes[:3] + year_plan.classes[-2:]:
+            for name in ("class-record", "class-plan"):
+                for fmt in FORMATS:
+                    self.pull(name, {"class_id": planned.class_id}, fmt)
+        secretary = district.secretaries()[0].member_no
+        for fmt in FORMATS:
+            self.pull("personal-archive", {"member_no": secretary, "year": YEAR}, fmt)
+        return summary
+
+
+def main(small: bool = False, seed: int = 2026) -> int:
+    started = time.monotonic()
+    var = config.var_dir() / "demo"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    out = config.ROOT / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    clock_file = var / "clock"
+    clock.set_simulated(clock_file, datetime(YEAR, 1, 5, 9, tzinfo=SHANGHAI))
+    os.environ.update({"PEIXUN_VAR_DIR": str(var), "PEIXUN_CLOCK_FILE": str(clock_file)})
+    amqp_uri = config.amqp_uri()
+    district = districts.small() if small else districts.generate(seed=seed)
+    log_path = var / "services.log"
+    say(f"peixun demo: a district year ({'small' if small else 'full scale'}); "
+        f"service logs in {log_path}")
+    with open(log_path, "wb") as log:
+        running = {name: processes.popen_service(name, stdout=log) for name in config.SERVICES}
+        try:
+            with step("start scheduling, enrollment, reporting, gateway"):
+                processes.wait_healthy(config.SERVICES, amqp_uri, running, timeout=120)
+            with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=300) as rpc:
+                year = Year(rpc, amqp_uri, var, out, small, seed)
+                year.load_district(district)
+                with step("seed the catalogue and plan the year"):
+                    year_plan = plans.plan_year(district, year.catalogue(),
+                                                scale=0.1 if small else 1.0, seed=seed)
+                with step(f"schedule and publish {len(year_plan.classes)} classes, "
+                          f"{sum(len(c.sessions) for c in year_plan.classes)} sessions"):
+                    year.at(datetime(YEAR, 1, 12, 10, tzinfo=SHANGHAI))
+                    year.schedule(year_plan)
+                with step("committees nominate"):
+                    year.at(datetime(YEAR, 2, 2, 10, tzinfo=SHANGHAI))
+                    year.nominate(year_plan)
+                with step("run the year week by week"):
+                    year.run_weeks(year_plan)
+                with step("file plans and training records (备案)"):
+                    year.file(year_plan)
+                with step("wait for reporting to catch up"):
+                    year.at(datetime(YEAR, 12, 31, 18, tzinfo=SHANGHAI))
+                    year.wait_for_queues()
+                with step("pull the reports into out/"):
+                    summary = year.pull_reports(year_plan, district)
+                headline(summary, year.counts, out)
+        finally:
+            processes.stop(running)
+    say(f"done in {time.monotonic() - started:.0f}s; every service stopped")
+    return 0
+
+
+def headline(summary: dict | None, counts: dict, out) -> None:
+    say("")
+    say("== 年度大培训 headline ==")
+    for key in sorted(counts):
+        say(f"  {key}: {counts[key]}")
+    if summary:
+        say(json.dumps(summary.get("headline", summary), ensure_ascii=False, indent=2)[:3000])
+    say(f"reports in {out}: {len(list(out.iterdir()))} files")

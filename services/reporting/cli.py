@@ -1,0 +1,85 @@
+"""`peixun report pull` (a report file over RPC) and `peixun replay` (rebuild the read models
+from reporting's inbox, in this process, against reporting's database)."""
+
+import base64
+import sys
+from pathlib import Path
+
+import click
+
+from services.kit import config
+
+from .domain import FORMATS, REPORTS
+
+
+@click.group("report")
+def report():
+    """Reports (DESIGN §5), pulled from the reporting service."""
+
+
+@report.command("pull")
+@click.argument("name", type=click.Choice(REPORTS))
+@click.option("--year", type=int, help="The program year (default: this year).")
+@click.option("--class-id", help="class-record and class-plan: the class.")
+@click.option("--member-no", help="personal-archive: the person.")
+@click.option("--org", "org_code", help="Limit to this organisation's subtree.")
+@click.option("--as-of", help="filing-status: the day overdue is judged on (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("-o", "--output", help="Where to write it (default: the report's file name; "
+                                     "- for standard output).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait.")
+def pull(name, year, class_id, member_no, org_code, as_of, fmt, output, timeout):
+    """Pull report NAME and write the file."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import services.kit.rpc  # noqa: F401 - domain errors cross RPC as themselves
+    from services.kit.errors import DomainError
+
+    from . import errors  # noqa: F401 - and reporting's own
+
+    params = {k: v for k, v in {"year": year, "class_id": class_id, "member_no": member_no,
+                                "org_code": org_code, "as_of": as_of}.items() if v is not None}
+    try:
+        with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout) as rpc:
+            answer = rpc.reporting.report(name, params, fmt)
+    except DomainError as exc:
+        detail = "; ".join(f"{field}: {' '.join(reasons)}"
+                           for field, reasons in exc.errors.items())
+        click.echo(f"{name}: {exc.message}" + (f" ({detail})" if detail else ""), err=True)
+        sys.exit(1)
+    content = base64.b64decode(answer["content_b64"])
+    if output == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    path = Path(output or answer["file_name"])
+    path.write_bytes(content)
+    click.echo(f"{path}  {answer['size']} bytes  sha256 {answer['sha256']}  "
+               f"{'stored earlier' if answer['cached'] else 'new'} (events up to "
+               f"{answer['position']})", err=True)
+
+
+@click.command("replay")
+@click.option("--batch", default=50_000, show_default=True, help="Events applied per batch.")
+@click.option("--jobs", default=2, show_default=True,
+              help="Batches applied at once (PostgreSQL connections).")
+def replay(batch, jobs):
+    """Rebuild reporting's read models from its event log (the inbox).
+
+    Live handlers wait while it runs; reports asked for meanwhile are refused (and after a
+    replay that failed, until one finishes). Run it after upgrading reporting, or after fixing
+    a projection."""
+    from services.kit import migrate
+    from services.kit.database import make_engine
+
+    from . import replay as rebuild
+
+    engine = make_engine(config.database_url("reporting"))
+    migrate.upgrade(engine, "reporting")
+    total = rebuild.count_events(engine)
+    with click.progressbar(length=total, label=f"replaying {total} events",
+                           file=sys.stderr) as bar:
+        result = rebuild.replay(engine, batch=batch, jobs=jobs, on_progress=bar.update)
+    engine.dispose()
+    click.echo(f"replayed {result.events} events in {result.seconds:.1f}s "
+               f"({result.rate:,.0f} events/s); read models at generation {result.generation}")

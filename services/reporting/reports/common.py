@@ -1,0 +1,118 @@
+"""What several reports read from the read models: the tree, a class and its sessions."""
+
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import select
+
+from services.contracts.fields import UUID_PATTERN
+from services.kit.errors import NotFound
+
+from .. import domain as d
+from ..models import rp_class, rp_org, rp_session
+
+
+class ParamsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def year_field(**kw):
+    return fields.Integer(validate=validate.Range(min=2000, max=2100), **kw)
+
+
+def code_field(**kw):
+    return fields.String(validate=validate.Regexp(r"^[0-9A-Za-z_.\-]{1,64}$"), **kw)
+
+
+def class_id_field(**kw):
+    return fields.String(validate=validate.Regexp(UUID_PATTERN, error="Not a valid UUID."), **kw)
+
+
+def load_tree(db) -> d.OrgTree:
+    rows = db.execute(select(rp_org.c.org_code, rp_org.c.name, rp_org.c.parent_code,
+                             rp_org.c.kind, rp_org.c.sector,
+                             rp_org.c.secretary_member_no)).all()
+    return d.OrgTree.build(d.Org(*row) for row in rows)
+
+
+def load_class(db, class_id: str):
+    row = db.execute(select(rp_class).where(rp_class.c.class_id == class_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"class {class_id} is not known to reporting (no class event seen yet)",
+                       errors={"class_id": ["no class_published event named it"]})
+    return row
+
+
+def audience_label(row) -> str:
+    if row["track"] == "secretaries":
+        sector = d.SECTORS.get(row["sector"]) if row["sector"] else "各领域"
+        module = d.label(d.MODULES, row["module"]) if row["module"] else ""
+        return f"{sector}书记" + (f"·{module}" if module else "")
+    return d.CATEGORIES.get(row["category"], "全体党员") if row["category"] else "全体党员"
+
+
+def class_facts(row, tree: d.OrgTree, session_hours_ch: int | None = None) -> dict:
+    class_hours = row["class_hours_ch"] if row["class_hours_ch"] is not None else session_hours_ch
+    return {
+        "class_id": row["class_id"], "program_id": row["program_id"], "title": row["title"],
+        "year": row["year"], "track": row["track"], "track_label": d.TRACKS[row["track"]],
+        "organiser_org_code": row["organiser_org_code"],
+        "organiser_name": tree.name(row["organiser_org_code"]),
+        "audience": {"sector": row["sector"], "module": row["module"],
+                     "category": row["category"]},
+        "audience_label": audience_label(row),
+        "delivery": row["delivery"], "delivery_label": d.label(d.DELIVERIES, row["delivery"]),
+        "start_date": row["start_date"].isoformat(), "end_date": row["end_date"].isoformat(),
+        "status": row["status"], "status_label": d.label(d.CLASS_STATUSES, row["status"]),
+        "offline_capacity": row["offline_capacity"],
+        "class_hours": None if class_hours is None else d.hours(class_hours),
+        "completed_on": row["completed_on"].isoformat() if row["completed_on"] else None,
+    }
+
+
+def load_sessions(db, class_id: str) -> list:
+    rows = db.execute(select(rp_session).where(rp_session.c.class_id == class_id)).mappings()
+    return sorted(rows, key=lambda s: (d.as_utc(s["starts_at"]), s["sequence"], s["session_id"]))
+
+
+def session_facts(s) -> dict:
+    starts = d.local(s["starts_at"])
+    return {
+        "session_id": s["session_id"], "sequence": s["sequence"],
+        "date": starts.date().isoformat(), "time": d.time_span(s["starts_at"], s["ends_at"]),
+        "starts_at": starts.isoformat(), "ends_at": d.local_iso(s["ends_at"]),
+        "course_title": s["course_title"], "core_theory": bool(s["core_theory"]),
+        "kind": s["kind"], "kind_label": d.label(d.SESSION_KINDS, s["kind"]),
+        "hours": d.hours(s["hours_ch"]), "venue_name": s["venue_name"],
+        "instructor_name": s["instructor_name"], "live": bool(s["live"]),
+        "status": s["status"], "status_label": d.label(d.SESSION_STATUSES, s["status"]),
+    }
+
+
+def core_theory(sessions: list, class_ratio: float) -> dict:
+    """The two-thirds rule over the class's non-cancelled sessions, as every report shows it;
+    before any session is known, the ratio the class event carried."""
+    live = [s for s in sessions if s["status"] != "cancelled"]
+    core = sum(1 for s in live if s["core_theory"])
+    if live:
+        ratio = round(core / len(live), 4)
+        passes = d.passes_two_thirds(core, len(live))
+    else:
+        ratio = round(float(class_ratio), 4)
+        passes = 3 * ratio >= 2 - 1e-9
+    return {"core_sessions": core, "sessions": len(live), "ratio": ratio, "passes": passes}
+
+
+def class_fact_lines(facts: dict, core: dict) -> list[tuple[str, str]]:
+    return [
+        ("班次", facts["title"]),
+        ("培训项目", f"{facts['year']}年 {facts['track_label']}"),
+        ("主办单位", f"{facts['organiser_name']}（{facts['organiser_org_code']}）"),
+        ("培训对象", facts["audience_label"]),
+        ("培训方式", facts["delivery_label"]),
+        ("培训日期", f"{facts['start_date']} 至 {facts['end_date']}"),
+        ("班次状态", facts["status_label"]),
+        ("线下名额", str(facts["offline_capacity"])),
+        ("班次学时", "—" if facts["class_hours"] is None else f"{facts['class_hours']:g}"),
+        ("核心理论课占比", f"{core['ratio'] * 100:.1f}%（{core['core_sessions']}/"
+                     f"{core['sessions']}，{'达到' if core['passes'] else '未达到'}三分之二要求）"),
+    ]
