@@ -24,6 +24,7 @@ from functools import partial
 
 import eventlet
 from kombu import Connection
+from kombu import Consumer as KombuConsumer
 from kombu.mixins import ConsumerMixin
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 from sqlalchemy import exc as sa_exc
@@ -123,11 +124,16 @@ class _ConsumeLoop(ConsumerMixin):
         self.connection = Connection(extension.uri, heartbeat=60)
 
     def get_consumers(self, Consumer, channel):
+        """A channel per handler: RabbitMQ applies a channel's last basic.qos to the consumers
+        started after it, so handlers sharing a channel would all get one prefetch, and a batch
+        handler could never fill its batch."""
         consumers = []
-        for provider in self.extension._providers:
-            provider.retry_queue.bind(channel).declare()   # again after a broker restart
-            consumers.append(Consumer(queues=[provider.queue], on_message=provider.on_message,
-                                      prefetch_count=provider.prefetch, accept=None))
+        for index, provider in enumerate(self.extension._providers):
+            own = channel if index == 0 else channel.connection.channel()
+            provider.retry_queue.bind(own).declare()   # again after a broker restart
+            consumers.append(KombuConsumer(own, queues=[provider.queue],
+                                           on_message=provider.on_message,
+                                           prefetch_count=provider.prefetch, accept=None))
         return consumers
 
     def on_connection_error(self, exc, interval):

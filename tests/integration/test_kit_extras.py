@@ -97,3 +97,41 @@ def test_service_log_lines_carry_the_call_id_and_event_id(
     assert line["event_id"] == event.id
     assert line["call_id"].startswith("chatty.on_session_completed.")
     assert line["service"] == "chatty"
+
+
+class TwoHandlers:
+    """A batch handler beside a one-at-a-time handler, as every real service has."""
+
+    name = "twohandlers"
+    db = Database(service="reporting")
+
+    @event_handler("scheduling", "session_completed", batch=200)
+    def on_session_completed(self, events):
+        pass
+
+    @event_handler("scheduling", "session_scheduled")
+    def on_session_scheduled(self, event):
+        pass
+
+
+def test_each_handler_gets_its_own_prefetch_so_a_batch_can_fill(
+        container_factory, service_config, vhost):
+    """RabbitMQ applies a channel's last basic.qos to every consumer started after it: on one
+    shared channel both would get whichever prefetch was set last."""
+    import urllib.parse
+
+    import requests
+
+    from tests.conftest import RABBIT_API, RABBIT_AUTH
+
+    container_factory(TwoHandlers, service_config).start()
+
+    def prefetches():
+        consumers = requests.get(f"{RABBIT_API}/consumers/{urllib.parse.quote(vhost, safe='')}",
+                                 auth=RABBIT_AUTH, timeout=10).json()
+        return {c["queue"]["name"]: c["prefetch_count"] for c in consumers
+                if c["queue"]["name"].endswith("--twohandlers")}
+
+    seen = wait_until(lambda: len(prefetches()) == 2 and prefetches())
+    assert seen == {"evt-scheduling-session_completed--twohandlers": 400,
+                    "evt-scheduling-session_scheduled--twohandlers": 10}
