@@ -117,12 +117,13 @@ def dlq_replay(limit):
 
 
 @main.command()
-@click.option("--sessions", default=6, show_default=True, help="Sessions in the demo class.")
-def demo(sessions):
-    """Start every service, run a class through the events, print what happened, stop."""
-    from demo import slice as demo_slice
+@click.option("--small", is_flag=True, help="A tiny district in seconds (for tests).")
+@click.option("--seed", default=2026, show_default=True, help="The district's random seed.")
+def demo(small, seed):
+    """Start every service, run a district's year through the events, write out/, stop."""
+    from demo import year
 
-    sys.exit(demo_slice.main(sessions))
+    sys.exit(year.main(small=small, seed=seed))
 
 
 @main.command()

@@ -2,14 +2,17 @@
 enrollment service over RPC (which validates and keeps them), print every bad row."""
 
 import sys
+from itertools import chain
+from pathlib import Path
 
 import click
 
 from services.kit import config
 
 from . import importers
+from .importers import SEP
 
-CHUNK = 5000
+CHUNK = 20000   # member rows per RPC call: a few calls for a district, each ≈ 1.5 MB
 
 
 def _proxy(timeout: float):
@@ -20,47 +23,83 @@ def _proxy(timeout: float):
     return ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout)
 
 
-def read(path: str, headers: dict, required) -> list[dict]:
-    return importers.records(importers.read_rows(path), headers, required)
-
-
-def send(rows: list[dict], method: str, chunk: int, timeout: float, label: str,
-         show_progress: bool = True) -> tuple[int, list[dict]]:
-    """Send rows in chunks; the kept count and the bad rows, in row order."""
-    kept, bad = 0, []
+def send_orgs(rows: list[dict], timeout: float, show_progress: bool) -> tuple[int, list[dict]]:
+    """The whole organisation file in one call: a row's parent may be anywhere in it."""
     with _proxy(timeout) as rpc, click.progressbar(
-            length=len(rows), label=label, file=sys.stderr,
+            length=len(rows), label="orgs    ", file=sys.stderr,
             hidden=not show_progress) as bar:
-        call = getattr(rpc.enrollment, method)
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            answer = call(part)
-            kept += answer["kept"]
-            bad.extend(answer["bad"])
-            bar.update(len(part))
+        answer = rpc.enrollment.import_orgs(rows)
+        bar.update(len(rows))
+    return answer["kept"], sorted(answer["bad"], key=lambda b: b["row"])
+
+
+def send_members(chunks, timeout: float, show_progress: bool, total: int
+                 ) -> tuple[int, list[dict], int]:
+    """Member rows in chunks, column by column (`import_member_columns`): each field's text
+    joined by the unit separator, or, when a cell holds that character, a list per row. One
+    chunk is in the service while the next is read here; the service takes them one after
+    another, in file order (a later row about the same person wins, as in a file read top
+    down). Answers the rows kept, the bad ones and how many were read."""
+    kept, bad, read = 0, [], 0
+    with _proxy(timeout) as rpc, click.progressbar(
+            length=total, label="members ", file=sys.stderr, hidden=not show_progress) as bar:
+        in_flight = None   # (the reply to come, how many rows it is about)
+        for numbers, texts in chain(chunks, [(None, None)]):
+            call = _chunk_call(rpc.enrollment, numbers, texts) if numbers else None
+            if in_flight is not None:
+                reply, size = in_flight
+                answer = reply.result()
+                kept += answer["kept"]
+                bad.extend(answer["bad"])
+                bar.update(size)
+                in_flight = None
+            if call is not None:
+                in_flight = (call(), len(numbers))
+                read += len(numbers)
     bad.sort(key=lambda b: b["row"])
-    return kept, bad
+    return kept, bad, read
+
+
+def _chunk_call(service, numbers: list[int], texts: dict[str, list[str]]):
+    """The call that sends this chunk (made when the chunk before has been answered)."""
+    joined = {field: SEP.join(column) for field, column in texts.items()}
+    if all(text.count(SEP) == len(numbers) - 1 for text in joined.values()):
+        return lambda: service.import_member_columns.call_async(numbers, joined)
+    rows = [list(row) for row in zip(numbers, *texts.values(), strict=True)]
+    return lambda: service.import_members.call_async(rows, ["row", *texts])
 
 
 def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
                echo=click.echo, show_progress: bool = True) -> int:
     """The import; returns the exit status (1 only when nothing could be read)."""
-    headers, required, method = {
-        "orgs": (importers.ORG_HEADERS, importers.ORG_REQUIRED, "import_orgs"),
-        "members": (importers.MEMBER_HEADERS, importers.MEMBER_REQUIRED, "import_members"),
+    headers, required = {
+        "orgs": (importers.ORG_HEADERS, importers.ORG_REQUIRED),
+        "members": (importers.MEMBER_HEADERS, importers.MEMBER_REQUIRED),
     }[kind]
     try:
-        rows = read(path, headers, required)
+        rows = importers.iter_rows(path)
+        if kind == "orgs":
+            records = importers.records(list(rows), headers, required)
+            first = records[:1]
+        else:
+            chunks = importers.column_chunks(rows, headers, required, chunk)
+            first = next(chunks, None)
     except importers.FileUnreadable as exc:
         echo(f"{path}: nothing could be read: {exc}", err=True)
         return 1
-    if not rows:
+    if not first:
         echo(f"{path}: nothing could be read: no rows below the header", err=True)
         return 1
-    if kind == "orgs":
-        chunk = max(chunk, len(rows))   # a parent may be anywhere in the file
     try:
-        kept, bad = send(rows, method, chunk, timeout, f"{kind:<8}", show_progress)
+        if kind == "orgs":
+            kept, bad = send_orgs(records, timeout, show_progress)
+            read = len(records)
+        else:
+            kept, bad, read = send_members(chain([first], chunks), timeout, show_progress,
+                                           _size(path))
+    except importers.FileUnreadable as exc:
+        echo(f"import stopped: {exc}; the rows above it are kept", err=True)
+        return 1
     except Exception as exc:  # noqa: BLE001 - the service away, a timeout: say so, plainly
         echo(f"import stopped: the enrollment service did not take the rows "
              f"({type(exc).__name__}: {exc}); rows already sent are kept, run it again",
@@ -68,8 +107,16 @@ def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
         return 1
     for b in bad:
         echo(f"row {b['row']}: {b['field']}: {b['reason']}")
-    echo(f"{kept} rows kept, {len(bad)} bad, of {len(rows)} read from {path}")
+    echo(f"{kept} rows kept, {len(bad)} bad, of {read} read from {path}")
     return 0 if kept else 1
+
+
+def _size(path: str) -> int:
+    """About how many rows a file has, for the progress bar (a line is about 60 bytes)."""
+    try:
+        return max(1, Path(path).stat().st_size // 60)
+    except OSError:
+        return 1
 
 
 @click.group("import")

@@ -3,9 +3,12 @@
 On class_completed every enrolled person is `completed` when their attended (present or online)
 hours reach the share of the class's hours (PEIXUN_COMPLETION_SHARE, 0.8), else `incomplete`.
 A completed enrolment credits its attended hours to the person's ledger for the class's year.
-Corrections that arrive after completion decide that one enrolment again.
+Attendance changes that arrive after completion (a batch of them at once) decide the enrolments
+they touch again, as if they had come one at a time.
 """
 
+import math
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -93,33 +96,71 @@ def class_completed(session, data: dict, emit, now: datetime | None = None) -> d
             "incomplete": len(by_status["incomplete"])}
 
 
-def decide_one(session, klass: TrainingClass, enrolment: Enrollment, emit,
-               now: datetime | None = None) -> str:
-    """After a correction to a completed class: decide this enrolment again, and tell others
-    only when the outcome or the hours changed."""
+def decide_again(session, klass: TrainingClass, changes: list, emit,
+                 now: datetime | None = None) -> None:
+    """After attendance changes in a completed class: decide each changed enrolment again
+    after each change, exactly as if the changes had come one at a time, and tell others only
+    when the outcome or the credited hours changed. `changes` are (enrolment, session, status
+    before, status after) in the order recorded. A few queries for the whole batch."""
     now = now or utcnow()
     hours = class_hours(session, klass.class_id)
-    hours_in = attended_hours(session, klass.class_id, enrolment.enrollment_id).get(
-        enrolment.enrollment_id, 0.0)
-    status = "completed" if domain.is_completed(hours_in, hours) else "incomplete"
-    credited = session.get(StudyHours, enrolment.enrollment_id)
-    unchanged = enrolment.status == status and (
-        (credited is None and status == "incomplete")
-        or (credited is not None and abs(credited.hours - hours_in) <= HOURS_TOLERANCE))
-    if unchanged:
-        return status
-    enrolment.status, enrolment.updated_at = status, now
-    if status == "completed":
-        upsert(session, StudyHours.__table__, [{
-            "enrollment_id": enrolment.enrollment_id, "member_no": enrolment.member_no,
-            "year": klass.year, "class_id": klass.class_id, "hours": hours_in,
-            "credited_at": now}], ["enrollment_id"])
+    share = domain.completion_share()
+    enrolments = {e.enrollment_id: e for e, *_ in changes}
+    ids = list(enrolments)
+    attended: dict[str, dict[str, float]] = {i: {} for i in ids}   # enrolment -> session: hours
+    for enrollment_id, session_id, session_hours in session.execute(
+            select(CurrentAttendance.enrollment_id, TrainingSession.session_id,
+                   TrainingSession.hours)
+            .join(TrainingSession, TrainingSession.session_id == CurrentAttendance.session_id)
+            .where(CurrentAttendance.enrollment_id.in_(ids),
+                   CurrentAttendance.status.in_(domain.ATTENDED),
+                   TrainingSession.status != "cancelled")):
+        attended[enrollment_id][session_id] = session_hours
+    for enrolment, training_session, before, _after in reversed(changes):   # as before them
+        _attend(attended[enrolment.enrollment_id], training_session, before)
+    credited = dict(session.execute(select(StudyHours.enrollment_id, StudyHours.hours).where(
+        StudyHours.enrollment_id.in_(ids))).all())
+    state = {i: (enrolments[i].status, credited.get(i)) for i in ids}
+    decided = set()
+    for enrolment, training_session, _before, after in changes:
+        sessions_attended = attended[enrolment.enrollment_id]
+        _attend(sessions_attended, training_session, after)
+        hours_in = math.fsum(sessions_attended.values())
+        status = "completed" if domain.is_completed(hours_in, hours, share) else "incomplete"
+        was, credit = state[enrolment.enrollment_id]
+        if was == status and ((credit is None and status == "incomplete") or (
+                credit is not None and abs(credit - hours_in) <= HOURS_TOLERANCE)):
+            continue
+        state[enrolment.enrollment_id] = (status, hours_in if status == "completed" else None)
+        decided.add(enrolment.enrollment_id)
+        emit("completion_recorded", events.completion_data(enrolment, klass.year, hours_in,
+                                                           hours, status))
+    if not decided:
+        return
+    by_status: dict[str, list[str]] = defaultdict(list)
+    ledger, uncredited = [], []
+    for i in decided:
+        status, credit = state[i]
+        by_status[status].append(i)
+        if credit is None:
+            uncredited.append(i)
+        else:
+            ledger.append({"enrollment_id": i, "member_no": enrolments[i].member_no,
+                           "year": klass.year, "class_id": klass.class_id, "hours": credit,
+                           "credited_at": now})
+    for status, chosen in by_status.items():
+        session.execute(update(Enrollment).where(Enrollment.enrollment_id.in_(chosen))
+                        .values(status=status, updated_at=now))
+    upsert(session, StudyHours.__table__, ledger, ["enrollment_id"])
+    if uncredited:
+        session.execute(delete(StudyHours).where(StudyHours.enrollment_id.in_(uncredited)))
+
+
+def _attend(sessions_attended: dict, training_session, status: str | None) -> None:
+    if status in domain.ATTENDED and training_session.status != "cancelled":
+        sessions_attended[training_session.session_id] = training_session.hours
     else:
-        session.execute(delete(StudyHours).where(
-            StudyHours.enrollment_id == enrolment.enrollment_id))
-    session.flush()
-    emit("completion_recorded", events.completion_data(enrolment, klass.year, hours_in, hours))
-    return status
+        sessions_attended.pop(training_session.session_id, None)
 
 
 def ledger(session, member_no: str, year: int | None = None) -> dict:

@@ -5,13 +5,15 @@ Names of people never go into an event (DESIGN §2: no more personal data than r
 """
 
 import json
+import secrets
+import time
 from datetime import UTC, date, datetime
 
 from marshmallow import ValidationError, missing
-from marshmallow.fields import Nested
+from marshmallow.fields import Date, Nested, String
+from marshmallow.validate import Regexp
 
 from services.contracts import ContractError, new_event, schema_for
-from services.contracts.envelope import dump_payload, new_event_id
 from services.contracts.topology import exchange_name
 from services.kit.models import outbox
 
@@ -50,23 +52,45 @@ def write_to_outbox(session, events: list[tuple[str, dict]]) -> int:
 
 
 def write_many_to_outbox(session, event_type: str, datas: list[dict]) -> int:
-    """Many events of one type (an import's person_changed): the contract checks them all in
-    one `load(many=True)`, and they go to the outbox in multi-row inserts."""
+    """Many events of one type (a session's absences, a batch of check-ins): the contract
+    checks each distinct value of each field once, and they go to the outbox in multi-row
+    inserts, with ids that follow one another (see `ordered_id_prefix`)."""
     if not datas:
         return 0
     schema = schema_for(SOURCE, event_type, 1)
     wire = [{k: _wire(v) for k, v in data.items()} for data in datas]
     check_many(schema, wire)   # raises if a producer broke its own contract
     now = datetime.now(UTC)
+    occurred_at = now.isoformat()
     exchange = exchange_name(SOURCE)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     rows = []
-    for data in wire:
-        payload = dump_payload(new_event_id(), SOURCE, event_type, 1, data, now)
-        rows.append({"event_id": payload["id"], "exchange": exchange, "routing_key": event_type,
-                     "body": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+    prefix = ordered_id_prefix()
+    for n, data in enumerate(wire, start=1):
+        if n % ORDERED_IDS == 0:
+            prefix = ordered_id_prefix()
+        event_id = f"{prefix}{n % ORDERED_IDS:06x}"
+        rows.append({"event_id": event_id, "exchange": exchange, "routing_key": event_type,
+                     "body": dumps({"id": event_id, "type": event_type, "source": SOURCE,
+                                    "occurred_at": occurred_at, "version": 1, "data": data}),
                      "created_at": now})
     insert_rows(session, outbox, rows)
     return len(rows)
+
+
+ORDERED_IDS = 1 << 24
+
+
+def ordered_id_prefix() -> str:
+    """The first 30 characters of up to 2**24 event ids that follow one another: a UUID of
+    version 7 (RFC 9562: milliseconds since 1970, then random bits), whose last 24 bits the
+    caller counts up (six hex digits). Ids in order go to the end of the outbox's unique index;
+    random ones (version 4) land all over it, which made writing 60,000 events 60% slower."""
+    ms = time.time_ns() // 1_000_000
+    rand = secrets.randbits(50)
+    head = f"{ms & 0xFFFFFFFFFFFF:012x}"
+    return (f"{head[:8]}-{head[8:]}-7{rand >> 38:03x}-{0x8000 | (rand >> 24) & 0x3FFF:04x}-"
+            f"{rand & 0xFFFFFF:06x}")
 
 
 def check_many(schema, rows: list[dict]) -> None:
@@ -74,23 +98,66 @@ def check_many(schema, rows: list[dict]) -> None:
     (no nested fields, no schema-level hooks) every field is checked on its own, so checking
     each distinct value of each field once is the same check. 60,000 person_changed carry
     far fewer distinct organisations, dates and employments than rows."""
-    fields = schema.load_fields
-    if any(schema._hooks.values()) or any(isinstance(f, Nested) for f in fields.values()):
+    if not _flat(schema):
         schema.load(rows, many=True)
         return
-    for name, field in fields.items():
+    values = {}
+    for name, field in schema.load_fields.items():
         key = field.data_key or name
         try:
-            seen = {row.get(key, missing) for row in rows}
+            values[key] = {row.get(key, missing) for row in rows}
         except TypeError:            # an unhashable value: let marshmallow say what is wrong
             schema.load(rows, many=True)
             return
-        for value in seen:
-            try:
-                field.deserialize(value, key, None)
-            except ValidationError as exc:
-                raise ContractError(f"data: {key}: {' '.join(map(str, exc.messages))}",
-                                    {key: exc.messages}) from None
+    check_values(schema, values)
+
+
+def check_values(schema, values: dict[str, set]) -> None:
+    """The contract's check of events whose fields take these values (wire form, `missing`
+    for an absent field), each distinct value once: for events built where Python does not see
+    them one by one (the member import's, built by PostgreSQL from checked values)."""
+    if not _flat(schema):
+        raise TypeError(f"{type(schema).__name__} is not flat: check the events themselves")
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        seen = values.get(key, {missing})
+        try:
+            _check_field(field, key, seen)
+        except ValidationError as exc:
+            raise ContractError(f"data: {key}: {' '.join(map(str, exc.messages))}",
+                                {key: exc.messages}) from None
+
+
+def _flat(schema) -> bool:
+    return not any(schema._hooks.values()) and not any(
+        isinstance(f, Nested) for f in schema.load_fields.values())
+
+
+def _check_field(field, key: str, values) -> None:
+    """`field.deserialize` for each value, with two shortcuts that do exactly what it would:
+    a text value of a plain String field goes straight to its validators (a regular
+    expression is matched directly: 60,000 member numbers), and a date for a Date field
+    without validators is one already."""
+    if type(field) is String:
+        patterns = [v.regex for v in field.validators if type(v) is Regexp]
+        others = [v for v in field.validators if type(v) is not Regexp]
+        rest = []
+        for value in values:
+            if type(value) is not str:
+                rest.append(value)
+                continue
+            for pattern in patterns:
+                if pattern.match(value) is None:
+                    rest.append(value)    # marshmallow says what is wrong
+                    break
+            else:
+                for validate in others:
+                    validate(value)
+        values = rest
+    elif type(field) is Date and not field.validators:
+        values = [v for v in values if type(v) is not date]
+    for value in values:
+        field.deserialize(value, key, None)
 
 
 def _wire(value):

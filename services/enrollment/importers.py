@@ -4,16 +4,22 @@ not. The CLI reads; the service validates with the same rules and keeps the good
 """
 
 import csv
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import compress, islice
+from operator import itemgetter
 from pathlib import Path
 
 # The contracts' pattern for organisation codes and member numbers (fields.code).
 CODE = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST_JOIN = date(1921, 7, 1)
+# Joins a column's texts where an import sends them column by column: the ASCII unit
+# separator, which no member file has in a cell (and where one does, rows go as lists).
+SEP = "\x1f"
 
 ORG_HEADERS = {
     "org_code": ("org_code", "党组织编码"),
@@ -90,6 +96,13 @@ def cell_text(value) -> str:
 
 def read_rows(path: str | Path) -> list[list]:
     """Every row of the file's first sheet (or the CSV), header included."""
+    return list(iter_rows(path))
+
+
+def iter_rows(path: str | Path) -> Iterator[list]:
+    """The rows of the file's first sheet (or the CSV), header first, as they are taken. A file
+    that is missing, not a spreadsheet or neither UTF-8 nor GB18030 text fails here, before
+    any row; a CSV broken further down fails where it breaks."""
     path = Path(path)
     if not path.is_file():
         raise FileUnreadable(f"{path}: no such file")
@@ -99,23 +112,88 @@ def read_rows(path: str | Path) -> list[list]:
 
         try:
             workbook = CalamineWorkbook.from_path(str(path))
-            return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            return iter(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
         except Exception as exc:  # noqa: BLE001 - any parse failure means "not readable"
             raise FileUnreadable(f"{path}: not a readable spreadsheet ({exc})") from None
+    data = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):   # Excel in China saves CSV as GBK
         try:
-            with path.open(newline="", encoding=encoding) as handle:
-                return list(csv.reader(handle))
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        except csv.Error as exc:
-            raise FileUnreadable(f"{path}: not a readable CSV ({exc})") from None
+        return _csv_rows(path, text)
     raise FileUnreadable(f"{path}: neither UTF-8 nor GB18030 text")
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[list]:
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""))
+    except csv.Error as exc:
+        raise FileUnreadable(f"{path}: not a readable CSV ({exc})") from None
 
 
 def records(raw: list[list], headers: dict, required: Iterable[str]) -> list[dict]:
     """Rows as dicts of text keyed by the English field names, each with its row number
     (the header is row 1). Empty rows are skipped; unknown columns are ignored."""
+    fields, rows = table(raw, headers, required)
+    return [{**dict(zip(fields, row[1:], strict=True)), "row": row[0]} for row in rows]
+
+
+def columns(raw: list[list], headers: dict, required: Iterable[str]
+            ) -> tuple[list[int], dict[str, list[str]]]:
+    """The file column by column: the numbers of the rows below the header that are not
+    empty, and for each field found its text in those rows."""
+    return columns_of(raw[1:], _header(raw, headers, required), 2)
+
+
+def column_chunks(rows: Iterator[list], headers: dict, required: Iterable[str], size: int
+                  ) -> Iterator[tuple[list[int], dict[str, list[str]]]]:
+    """`columns` a chunk at a time, from the rows as they are read (header first): an import
+    sends one chunk while it reads the next. The header is checked at once; a chunk of empty
+    rows only is left out."""
+    header = next(rows, None)
+    fields = _header([header] if header is not None else [], headers, required)
+    return _chunks(rows, fields, size)
+
+
+def _chunks(rows, fields, size):
+    number = 2
+    while True:
+        batch = list(islice(rows, size))
+        if not batch:
+            return
+        numbers, texts = columns_of(batch, fields, number)
+        number += len(batch)
+        if numbers:
+            yield numbers, texts
+
+
+def columns_of(body: list[list], fields: dict[str, int], first: int
+               ) -> tuple[list[int], dict[str, list[str]]]:
+    """Rows (numbered from `first`) column by column, empty rows left out. Column-wise, so
+    that C functions (itemgetter, str.strip) do the per-cell work: a member file has 360,000
+    cells."""
+    width = max(fields.values()) + 1
+    if any(len(row) < width for row in body):
+        body = [row if len(row) >= width else [*row, *([""] * (width - len(row)))]
+                for row in body]
+    texts = {}
+    for field, index in fields.items():
+        column = list(map(itemgetter(index), body))
+        try:
+            texts[field] = list(map(str.strip, column))
+        except TypeError:   # a spreadsheet's numbers and dates
+            texts[field] = [cell_text(value) for value in column]
+    numbers = list(range(first, first + len(body)))
+    kept = list(map(any, zip(*texts.values(), strict=True)))
+    if not all(kept):   # empty rows are skipped
+        numbers = list(compress(numbers, kept))
+        texts = {field: list(compress(column, kept)) for field, column in texts.items()}
+    return numbers, texts
+
+
+def _header(raw: list[list], headers: dict, required: Iterable[str]) -> dict[str, int]:
+    """The English name of each column found, and its index; every required one is there."""
     if not raw:
         raise FileUnreadable("the file is empty")
     names = {alias: field for field, aliases in headers.items() for alias in aliases}
@@ -128,14 +206,29 @@ def records(raw: list[list], headers: dict, required: Iterable[str]) -> list[dic
     if missing:
         wanted = ", ".join(f"{f}/{headers[f][1]}" for f in missing)
         raise FileUnreadable(f"the header row lacks {wanted}")
-    out = []
-    for number, row in enumerate(raw[1:], start=2):
-        values = {field: cell_text(row[i]) if i < len(row) else ""
-                  for field, i in columns.items()}
-        if any(values.values()):
-            values["row"] = number
-            out.append(values)
-    return out
+    return columns
+
+
+def table(raw: list[list], headers: dict, required: Iterable[str]
+          ) -> tuple[list[str], Iterator[list]]:
+    """The English names of the columns found, and the rows below the header, each as
+    `[row number, text, …]` in that order, converted as they are taken (so that an import can
+    send the first rows while it converts the next). Empty rows are skipped; unknown columns
+    are ignored. The header is checked at once."""
+    columns = _header(raw, headers, required)
+    return list(columns), _rows_below(raw, list(columns.values()))
+
+
+def _rows_below(raw: list[list], indexes: list[int]) -> Iterator[list]:
+    width = max(indexes) + 1
+    for number in range(2, len(raw) + 1):
+        row = raw[number - 1]
+        if len(row) < width:
+            row = [*row, *([""] * (width - len(row)))]
+        values = [value.strip() if type(value) is str else cell_text(value)
+                  for value in (row[i] for i in indexes)]
+        if any(values):
+            yield [number, *values]
 
 
 # -- row rules ------------------------------------------------------------------------------------
@@ -182,48 +275,129 @@ def _joined_on(value: str, today: date) -> date:
     return day
 
 
-def validate_members(rows: list[dict], org_codes: set[str], today: date
+MEMBER_FIELDS = ("row", "member_no", "name", "org_code", "joined_on", "employment",
+                 "secretary_of")
+
+
+def validate_members(rows: list, org_codes, today: date, columns: list[str] | None = None
                      ) -> tuple[list[dict], list[BadRow]]:
-    """Member rows that may be kept (typed), and one BadRow for each row that may not."""
+    """Member rows that may be kept (typed), and one BadRow for each row that may not.
+    Rows are dicts, or sequences of values in the order of `columns`."""
+    good, bad = check_members(rows, org_codes, today, columns)
+    return [dict(zip(KEPT_FIELDS, row, strict=True)) for row in good], bad
+
+
+KEPT_FIELDS = ("member_no", "name", "org_code", "joined_on", "employment", "secretary_of")
+
+
+def check_members(rows: list, org_codes, today: date, columns: list[str] | None = None
+                  ) -> tuple[list[tuple], list[BadRow]]:
+    """`validate_members` with the kept rows as tuples in the order of KEPT_FIELDS (the date
+    typed, no secretary post as None): what the import writes, without a dict per row.
+
+    Plain Python in one pass: an import checks tens of thousands of rows, and most of their
+    values repeat (organisations, dates, employments), so each distinct one is decided once."""
     good, bad = [], []
     seen: dict[str, int] = {}
     secretaries: dict[str, int] = {}
-    for row in rows:
-        number = row.get("row", 0)
-        field = "member_no"
-        try:
-            member_no = _code(row.get("member_no", ""), "member number")
-            if member_no in seen:
-                raise ValueError(f"{member_no} appears again (first at row {seen[member_no]})")
-            field = "name"
-            name = _name(row.get("name", ""), 100)
+    dates: dict[str, date | str] = {}         # text -> the date, or why it is not one
+    employments: dict[str, str | None] = {}
+    match = CODE.match
+    for number, member_no, name, org_code, joined_on, employment, secretary_of in \
+            _member_values(rows, columns):
+        field, reason = "member_no", None
+        if not member_no:
+            reason = "missing"
+        elif not match(member_no):
+            reason = "not a valid member number (letters, digits, . _ - ; at most 64)"
+        elif member_no in seen:
+            reason = f"{member_no} appears again (first at row {seen[member_no]})"
+        elif not name:
+            field, reason = "name", "missing"
+        elif len(name) > 100:
+            field, reason = "name", "longer than 100 characters"
+        elif org_code not in org_codes:
             field = "org_code"
-            org_code = _code(row.get("org_code", ""), "organisation code")
-            if org_code not in org_codes:
-                raise ValueError(f"no organisation {org_code}")
-            field = "joined_on"
-            joined_on = _joined_on(row.get("joined_on", ""), today)
-            field = "employment"
-            employment = _choice(row.get("employment", ""), EMPLOYMENTS, "employment")
-            field = "secretary_of"
-            secretary_of = row.get("secretary_of") or None
-            if secretary_of is not None:
-                _code(secretary_of, "organisation code")
+            reason = _code_reason(org_code, "organisation code") or \
+                f"no organisation {org_code}"
+        else:
+            day = dates.get(joined_on)
+            if day is None:
+                day = dates[joined_on] = _joined_on_or_reason(joined_on, today)
+            chosen = employments.get(employment, False)
+            if chosen is False:
+                chosen = employments[employment] = EMPLOYMENTS.get(employment) or \
+                    EMPLOYMENTS.get(employment.lower())
+            if type(day) is str:
+                field, reason = "joined_on", day
+            elif chosen is None:
+                field = "employment"
+                reason = "missing" if not employment else (
+                    f"{employment!r} is not a valid employment "
+                    f"({', '.join(sorted(set(EMPLOYMENTS.values())))})")
+            elif secretary_of:
+                field = "secretary_of"
                 if secretary_of not in org_codes:
-                    raise ValueError(f"no organisation {secretary_of}")
-                if secretary_of in secretaries:
-                    raise ValueError(f"{secretary_of} already has its secretary at row "
-                                     f"{secretaries[secretary_of]}")
-        except ValueError as exc:
-            bad.append(BadRow(number, field, str(exc)))
+                    reason = _code_reason(secretary_of, "organisation code") or \
+                        f"no organisation {secretary_of}"
+                elif secretary_of in secretaries:
+                    reason = (f"{secretary_of} already has its secretary at row "
+                              f"{secretaries[secretary_of]}")
+        if reason is not None:
+            bad.append(BadRow(number, field, reason))
             continue
         seen[member_no] = number
-        if secretary_of is not None:
+        if secretary_of:
             secretaries[secretary_of] = number
-        good.append({"member_no": member_no, "name": name, "org_code": org_code,
-                     "joined_on": joined_on, "employment": employment,
-                     "secretary_of": secretary_of})
+        good.append((member_no, name, org_code, day, chosen, secretary_of or None))
     return good, bad
+
+
+def _member_values(rows, columns):
+    """Each row as (row number, member_no, name, org_code, joined_on, employment,
+    secretary_of), every value text without surrounding spaces."""
+    if columns is None:
+        for row in rows:
+            yield (row.get("row", 0), *(_text(row.get(k)) for k in MEMBER_FIELDS[1:]))
+        return
+    index = {name: i for i, name in enumerate(columns)}
+    picks = [index.get(name) for name in MEMBER_FIELDS]
+    if None in picks:   # a column the file lacks (no row number, no secretary_of): ""
+        for row in rows:
+            values = [_text(row[i]) if i is not None and i < len(row) else "" for i in picks]
+            values[0] = row[picks[0]] if picks[0] is not None else 0
+            yield values
+        return
+    pick = itemgetter(*picks)
+    for row in rows:
+        try:
+            number, a, b, c, d, e, f = pick(row)
+            yield number, a.strip(), b.strip(), c.strip(), d.strip(), e.strip(), f.strip()
+        except (AttributeError, IndexError):   # a value that is not text, a short row
+            values = [_text(row[i]) if i < len(row) else "" for i in picks]
+            values[0] = row[picks[0]] if picks[0] < len(row) else 0
+            yield values
+
+
+def _text(value) -> str:
+    if type(value) is str:
+        return value.strip()
+    return "" if value is None else str(value).strip()
+
+
+def _code_reason(value: str, what: str) -> str | None:
+    try:
+        _code(value, what)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _joined_on_or_reason(value: str, today: date) -> date | str:
+    try:
+        return _joined_on(value, today)
+    except ValueError as exc:
+        return str(exc)
 
 
 def validate_orgs(rows: list[dict], existing: dict[str, str | None]

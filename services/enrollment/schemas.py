@@ -8,7 +8,8 @@ from .attendance import STATUSES
 from .domain import CHECKIN_STATUSES
 
 MAX_NOMINATION = 5000
-MAX_IMPORT_ROWS = 20000
+MAX_CHECKIN_BATCH = 5000
+MAX_IMPORT_ROWS = 100000
 
 
 class Input(Schema):
@@ -32,6 +33,11 @@ class CheckInIn(Input):
     member_no = code(required=True)
     status = one_of(CHECKIN_STATUSES, load_default="present")
     at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class CheckInBatchIn(Input):
+    entries = fields.List(fields.Nested(CheckInIn), required=True,
+                          validate=validate.Length(max=MAX_CHECKIN_BATCH))
 
 
 class CorrectionIn(Input):

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
+from services.kit import clock
+
 PAGE = 5000
 
 
@@ -67,6 +69,48 @@ def insert_rows(session: Session, table, rows: list[dict], key: list[str] | None
         cursor.close()
 
 
+def insert_returning(session: Session, table, rows: list[dict], serial: str,
+                     returning: tuple[str, ...] = ()) -> list[tuple]:
+    """Insert the rows (all with the same columns) in one statement per page and answer, for
+    each row in the rows' order, its `serial` (the table's autoincrement key) and then the
+    `returning` columns. A serial key grows in the order rows are inserted, and they are
+    inserted in the rows' order: the guarantee SQLAlchemy's `sort_by_parameter_order` rests on
+    too."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    wanted = [serial, *returning]
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: multi-row VALUES (SQLAlchemy's sort_by_parameter_order would send one row
+        # per statement there), within its limit of 32,766 parameters a statement.
+        page = max(1, 30000 // len(columns))
+        out = []
+        for start in range(0, len(rows), page):
+            statement = dialect_insert(session, table).values(rows[start:start + page])
+            out.extend(sorted(tuple(r) for r in session.execute(
+                statement.returning(*(table.c[c] for c in wanted)))))
+        return out
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    types = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"SELECT {', '.join(columns)} FROM ROWS FROM (json_to_recordset(%s::json) "
+           f"AS ({types})) WITH ORDINALITY AS t({', '.join(columns)}, ordinal) "
+           f"ORDER BY ordinal RETURNING {', '.join(wanted)}")
+    session.flush()
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    out: list[tuple] = []
+    try:
+        for start in range(0, len(rows), PAGE):
+            cursor.execute(sql, (json.dumps(rows[start:start + PAGE], default=_json_value,
+                                            ensure_ascii=False, separators=(",", ":")),))
+            out.extend(sorted(cursor.fetchall(), key=lambda r: r[0]))
+    finally:
+        cursor.close()
+    return out
+
+
 def _json_value(value):
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -79,7 +123,7 @@ def upsert(session: Session, table, rows: list[dict], key: list[str]) -> None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def aware(value: datetime | None) -> datetime | None:

@@ -8,9 +8,10 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 
+from services.contracts import schema_for
 from services.kit.errors import InvalidInput, NotFound, RetryLater
 
-from . import domain, events, importers
+from . import domain, events, importers, member_writes
 from .models import Member, Organisation
 from .sql import aware, upsert, utcnow
 
@@ -37,6 +38,15 @@ def subtree(session, org_code: str) -> list[str]:
     return list(session.execute(
         select(Organisation.org_code).where(Organisation.path.startswith(path, autoescape=True))
         .order_by(Organisation.path)).scalars())
+
+
+def members_outside(session, org_code: str, member_nos: list[str]) -> list[str]:
+    """Of these people, the known ones whose organisation lies outside `org_code`'s subtree."""
+    path = get_org(session, org_code).path
+    return sorted(session.execute(
+        select(Member.member_no).join(Organisation, Organisation.org_code == Member.org_code)
+        .where(Member.member_no.in_(set(member_nos)),
+               ~Organisation.path.startswith(path, autoescape=True))).scalars())
 
 
 def under(org_code: str | None, path_column, session):
@@ -125,28 +135,49 @@ def _person(member_no, org_code, committees, joined_on, employment, secretary_of
 
 # -- importing members -------------------------------------------------------------------------
 
-def import_members(session, rows: list[dict], emit, now: datetime | None = None,
-                   today: date | None = None) -> dict:
+def import_members(session, rows: list, emit, now: datetime | None = None,
+                   today: date | None = None, columns: list[str] | None = None) -> dict:
     """Keep the good rows of a chunk of a member file; update the people already known.
-    Whether the file has a secretary_of column decides whether it speaks for secretaries."""
+    Rows are dicts, or lists in the order of `columns`. Whether the file has a secretary_of
+    column decides whether it speaks for secretaries.
+
+    On PostgreSQL the write, the comparison and the person_changed events are one set-based
+    statement (member_writes); elsewhere (SQLite) Python compares and emits. Both keep the
+    same rules, and the unit tests hold them to it."""
     now = now or utcnow()
     today = today or now.astimezone(domain.SHANGHAI).date()
     committees = committee_map(session)
-    good, bad = importers.validate_members(rows, set(committees), today)
-    speaks_for_secretaries = any("secretary_of" in r for r in rows)
+    good, bad = importers.check_members(rows, committees, today, columns)
+    speaks = "secretary_of" in columns if columns is not None else \
+        any("secretary_of" in r for r in rows)
+    if session.get_bind().dialect.name == "postgresql":
+        _check_person_values(session, good, committees, speaks)
+        changed, moves = member_writes.write(session, good, speaks, now)
+    else:
+        changed, moves = _write_members(session, good, committees, speaks, now, emit)
+    secretaries_now: dict[str, str] = {}      # org -> its new secretary
+    secretaries_gone: dict[str, str] = {}     # org -> its former secretary
+    for member_no, secretary_of, before in moves:
+        if secretary_of:
+            secretaries_now[secretary_of] = member_no
+        if before and before != secretary_of:
+            secretaries_gone[before] = member_no
+    _move_secretaries(session, secretaries_now, secretaries_gone, committees, emit)
+    return {"kept": len(good), "bad": [b.__dict__ for b in bad], "changed": changed}
+
+
+def _write_members(session, good, committees, speaks, now, emit):
+    """The import's write, row by row in Python: what member_writes does in one statement."""
+    good = [dict(zip(importers.KEPT_FIELDS, row, strict=True)) for row in good]
     numbers = [r["member_no"] for r in good]
     old = {}
     for start in range(0, len(numbers), 5000):
         old.update({m.member_no: m for m in session.execute(select(Member.__table__).where(
             Member.member_no.in_(numbers[start:start + 5000])))})
-
-    writes, changed = [], []
-    secretaries_now: dict[str, str] = {}      # org -> its new secretary
-    secretaries_gone: dict[str, str] = {}     # org -> its former secretary
+    writes, changed, moves = [], [], []
     for r in good:
         before = old.get(r["member_no"])
-        secretary_of = r["secretary_of"] if speaks_for_secretaries else (
-            before.secretary_of if before else None)
+        secretary_of = r["secretary_of"] if speaks else (before.secretary_of if before else None)
         after = {"member_no": r["member_no"], "name": r["name"], "org_code": r["org_code"],
                  "joined_on": r["joined_on"], "employment": r["employment"],
                  "secretary_of": secretary_of, "active": True}
@@ -155,17 +186,35 @@ def import_members(session, rows: list[dict], emit, now: datetime | None = None,
         writes.append({**after, "source_at": now})
         if before is None or any(getattr(before, k) != after[k] for k in PERSON_FIELDS):
             changed.append(after)
-        if secretary_of and (before is None or before.secretary_of != secretary_of):
-            secretaries_now[secretary_of] = r["member_no"]
-        if before is not None and before.secretary_of and before.secretary_of != secretary_of:
-            secretaries_gone[before.secretary_of] = r["member_no"]
+            was = before.secretary_of if before is not None else None
+            if was != secretary_of:
+                moves.append((r["member_no"], secretary_of, was))
     upsert(session, Member.__table__, writes, ["member_no"])
     for after in changed:
         emit("person_changed", _person(after["member_no"], after["org_code"], committees,
                                        after["joined_on"], after["employment"],
                                        after["secretary_of"], True))
-    _move_secretaries(session, secretaries_now, secretaries_gone, committees, emit)
-    return {"kept": len(good), "bad": [b.__dict__ for b in bad], "changed": len(changed)}
+    return len(changed), moves
+
+
+def _check_person_values(session, good, committees, speaks) -> None:
+    """The person_changed contract, checked once per distinct value of each field the import's
+    events can carry (PostgreSQL builds the events themselves)."""
+    if not good:
+        return
+    member_nos, _names, org_codes, days, employments, secretaries = zip(*good, strict=True)
+    secretaries = set(secretaries)
+    if not speaks:   # the secretary posts stay as they are: those stored go into the events
+        secretaries = {None}
+        for start in range(0, len(member_nos), 5000):
+            secretaries.update(session.execute(select(Member.secretary_of).distinct().where(
+                Member.member_no.in_(member_nos[start:start + 5000]))).scalars())
+    org_codes = set(org_codes)
+    events.check_values(schema_for(events.SOURCE, "person_changed", 1), {
+        "member_no": set(member_nos), "org_code": org_codes,
+        "committee_code": {committees.get(code) for code in org_codes},
+        "joined_on": set(days),   # dates: PostgreSQL writes them as YYYY-MM-DD
+        "employment": set(employments), "secretary_of": secretaries, "active": {True}})
 
 
 def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], committees,
@@ -185,7 +234,7 @@ def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], commi
         emit("person_changed", _person(d.member_no, d.org_code, committees, d.joined_on,
                                        d.employment, None, d.active))
     o = Organisation.__table__
-    changed = []
+    changed, moment = [], utcnow()
     codes = list(set(now_) | set(gone))
     for start in range(0, len(codes), 5000):
         for org in session.execute(select(o).where(o.c.org_code.in_(codes[start:start + 5000]))):
@@ -194,7 +243,7 @@ def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], commi
                 continue   # someone else became secretary meanwhile
             if org.secretary_member_no != secretary:
                 changed.append({**org._asdict(), "secretary_member_no": secretary,
-                                "updated_at": utcnow()})
+                                "updated_at": moment})
     upsert(session, o, changed, ["org_code"])
     for org in changed:
         emit("organisation_changed", events.organisation_data(_Row(org)))

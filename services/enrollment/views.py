@@ -74,3 +74,11 @@ def flag_view(flag) -> dict:
             "org_code": flag.org_code, "class_id": flag.class_id,
             "session_id": flag.session_id, "detail": flag.detail,
             "created_at": _iso(flag.created_at)}
+
+
+def batch_view(done) -> dict:
+    """What a batch of check-ins did (attendance.Recorded)."""
+    return {"recorded": len(done.entries), "unchanged": done.unchanged,
+            "refused": [{k: r[k] for k in ("index", "member_no", "rule", "reason")}
+                        for r in done.refused],
+            "flags": [flag_view(f) for f in done.flags]}

@@ -33,7 +33,7 @@ ERRORS = {
 
 
 def routes(service_cls):
-    for name, member in inspect.getmembers(service_cls):
+    for _name, member in inspect.getmembers(service_cls):
         for entrypoint in getattr(member, "nameko_entrypoints", ()):
             if isinstance(entrypoint, Http):
                 yield member, entrypoint

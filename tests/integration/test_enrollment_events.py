@@ -13,6 +13,7 @@ from services.contracts import new_event
 from services.contracts.topology import queue_name
 from services.enrollment.domain import SHANGHAI
 from services.enrollment.service import EnrollmentService
+from services.kit.errors import InvalidInput
 from tests.conftest import wait_until
 
 ORGS = [
@@ -275,3 +276,39 @@ def test_a_cancelled_class_releases_everyone_on_the_broker(enrollment, rpc, publ
     assert {(e["data"]["member_no"], e["data"]["status"]) for e in released} == {
         ("E1", "released"), ("E2", "released")}
     assert {e["data"]["committee_code"] for e in released} == {"FX01"}
+
+
+def test_a_batch_of_check_ins_over_rpc_records_each_and_refuses_each_on_its_own(
+        enrollment, rpc, publish, capture):
+    take = capture("attendance_recorded")
+    class_id, [session] = published_class(rpc, publish)
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2", "E3"]})
+    sid = session["session_id"]
+    at = (STARTS + timedelta(minutes=5)).isoformat()
+    answer = rpc.enrollment.check_in_batch(sid, {"entries": [
+        {"member_no": "E1", "status": "present", "at": at},
+        {"member_no": "E5", "status": "present", "at": at},             # not enrolled
+        {"member_no": "E2", "status": "leave", "at": None},
+        {"member_no": "E3", "at": (STARTS + timedelta(hours=5)).isoformat()},   # far outside
+        {"member_no": "E1", "status": "present", "at": at},             # no change
+    ]})
+    assert (answer["recorded"], answer["unchanged"]) == (3, 1)
+    assert answer["refused"] == [{"index": 1, "member_no": "E5", "rule": "enrolled",
+                                  "reason": "E5 is not enrolled in the session's class"}]
+    assert [(f["kind"], f["member_no"]) for f in answer["flags"]] == [
+        ("checkin_outside_time", "E3")]
+    assert attendance_of(rpc, sid) == {"E1": "present", "E2": "leave", "E3": "present"}
+    events = take(3)
+    assert sorted((e["data"]["member_no"], e["data"]["status"]) for e in events) == [
+        ("E1", "present"), ("E2", "leave"), ("E3", "present")]
+    single = rpc.enrollment.check_in(sid, {"member_no": "E2", "status": "present"})
+    assert single["recorded"] and single["entry"]["correction"] is True
+
+
+def test_a_malformed_batch_is_refused_naming_the_entry_and_field(enrollment, rpc, publish):
+    _class_id, [session] = published_class(rpc, publish)
+    with pytest.raises(InvalidInput) as refused:
+        rpc.enrollment.check_in_batch(session["session_id"], {"entries": [
+            {"member_no": "E1", "status": "online"}]})
+    assert refused.value.errors == {"entries": {"0": {"status": [
+        "Must be one of: present, leave."]}}}

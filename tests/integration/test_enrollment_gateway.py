@@ -191,3 +191,34 @@ def test_a_quota_is_set_by_the_district_and_holds(gateway):
     assert full.json()["errors"] == {"A2": ["the quota of FX01 for this class (1) is used up"]}
     bad = requests.put(url, headers=token("district_admin"), json={"seats": -1}, timeout=10)
     assert bad.status_code == 422 and "seats" in bad.json()["errors"]
+
+
+def test_a_batch_of_check_ins_follows_the_rules_of_one(gateway):
+    base, token, class_id, session = gateway
+    district = token("district_admin")
+    requests.post(f"{base}/api/v1/classes/{class_id}/enrolments", headers=district,
+                  json={"member_nos": ["A1", "A2", "B1"]}, timeout=10)
+    url = f"{base}/api/v1/sessions/{session['session_id']}/attendance/batch"
+    at = session["starts_at"].isoformat()
+    committee = token("committee_admin", "FX01")
+    outside = requests.post(url, headers=committee, timeout=10, json={"entries": [
+        {"member_no": "A1", "at": at}, {"member_no": "B1", "at": at}]})
+    assert outside.status_code == 403 and "B1" in str(outside.json()["errors"])
+    desk = token("checkin", classes=[class_id])
+    answer = requests.post(url, headers=desk, timeout=10, json={"entries": [
+        {"member_no": "A1", "at": at}, {"member_no": "A2", "status": "leave"},
+        {"member_no": "ZZ9", "at": at}]})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert (body["recorded"], body["unchanged"]) == (2, 0)
+    assert [(r["member_no"], r["rule"]) for r in body["refused"]] == [("ZZ9", "enrolled")]
+    mine = requests.post(url, headers=committee, timeout=10, json={"entries": [
+        {"member_no": "A1", "at": at}]})
+    assert mine.status_code == 200 and mine.json()["unchanged"] == 1
+    elsewhere = token("checkin", classes=[str(uuid.uuid4())])
+    assert requests.post(url, headers=elsewhere, timeout=10, json={"entries": [
+        {"member_no": "B1", "at": at}]}).status_code == 403
+    sheet = requests.get(f"{base}/api/v1/sessions/{session['session_id']}/attendance",
+                         headers=district, timeout=10).json()
+    assert {i["member_no"]: i["attendance"] for i in sheet["items"]} == {
+        "A1": "present", "A2": "leave", "B1": None}

@@ -5,13 +5,28 @@ completes, and the anomaly flags."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from services.enrollment import attendance, domain, enrolment
-from services.enrollment.models import AnomalyFlag, AttendanceEntry, ViewingReport
+from services.enrollment import attendance, completion, domain, enrolment
+from services.enrollment.models import (
+    AnomalyFlag,
+    AttendanceEntry,
+    CurrentAttendance,
+    Enrollment,
+    Member,
+    StudyHours,
+    ViewingReport,
+)
+from services.enrollment.sql import aware
 from services.kit import RetryLater
 from services.kit.errors import DomainError, InvalidInput
-from tests.unit.test_enrollment_world import World, database
+from tests.unit.test_enrollment_world import (
+    World,
+    class_data,
+    database,
+    fresh_database,
+    session_data,
+)
 
 
 @pytest.fixture
@@ -224,7 +239,6 @@ def test_a_completed_session_marks_everyone_without_a_record_absent(world, lesso
 
 
 def test_absent_is_written_for_a_large_class_in_one_statement(world):
-    from services.enrollment.models import Enrollment, Member
     class_id = world.klass(category="enterprise", capacity=0, delivery="live")
     world.db.add_all([Member(member_no=f"B{i}", name="x", org_code="FX0102",
                              joined_on=date(2000, 1, 1), employment="enterprise", active=True,
@@ -250,3 +264,253 @@ def test_waitlisted_and_withdrawn_people_are_not_marked_absent(world):
     world.forget_events()
     attendance.mark_absent(world.db, row, world.emit)
     assert [e["member_no"] for e in world.events("attendance_recorded")] == ["E1"]
+
+
+# -- batches of check-ins ------------------------------------------------------------------------
+
+CLASS_A = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+CLASS_B = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+CLASS_C = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"
+
+
+def pupils(world, class_id, *member_nos, capacity=10, delivery="hybrid"):
+    """A published enterprise class with a fixed id, and these people nominated."""
+    enrolment.class_published(world.db, class_data(
+        class_id, category="enterprise", capacity=capacity, delivery=delivery), world.emit)
+    world.nominate(class_id, *member_nos)
+
+
+def one_by_one(world, session_id, entries, source="checkin", now=None):
+    """The entries through `attendance.record`, each alone: refusals as (member_no, rule)."""
+    refused = []
+    for entry in entries:
+        try:
+            attendance.record(world.db, session_id, entry["member_no"], entry["status"],
+                              world.emit, source=source, at=entry.get("at"), now=now,
+                              reason=entry.get("reason"))
+        except DomainError as exc:
+            refused.append((entry["member_no"], exc.info.get("rule", "status")))
+    return refused
+
+
+def snapshot(world) -> dict:
+    """Everything a batch may change, with generated ids and positions left out."""
+    db = world.db
+    db.flush()
+    who = {e.enrollment_id: (e.class_id, e.member_no)
+           for e in db.execute(select(Enrollment)).scalars()}
+
+    def plain(data):
+        data = dict(data)
+        data["enrollment_id"] = who[data["enrollment_id"]]
+        return data
+
+    log = db.execute(select(AttendanceEntry).order_by(AttendanceEntry.position)).scalars()
+    current = db.execute(select(CurrentAttendance)).scalars().all()
+    newest = {}
+    for e in db.execute(select(AttendanceEntry).order_by(AttendanceEntry.position)).scalars():
+        newest[(e.enrollment_id, e.session_id)] = e.position
+    flags = db.execute(select(AnomalyFlag)).scalars()
+    return {
+        "log": [(who[e.enrollment_id], e.session_id, e.status, e.hours_earned, e.source,
+                 e.correction, aware(e.checked_in_at), e.reason, aware(e.recorded_at))
+                for e in log],
+        "current": sorted((who[c.enrollment_id], c.session_id, c.status,
+                           c.position == newest[(c.enrollment_id, c.session_id)])
+                          for c in current),
+        "flags": sorted((f.kind, f.member_no, f.org_code, f.class_id, f.session_id,
+                         sorted(f.detail.items())) for f in flags),
+        "events": {kind: [plain(d) for k, d in world.emit.events if k == kind]
+                   for kind in ("attendance_recorded", "completion_recorded")},
+        "enrolments": sorted((c, m, s) for c, m, s in db.execute(
+            select(Enrollment.class_id, Enrollment.member_no, Enrollment.status))),
+        "hours": sorted((h.member_no, h.class_id, h.hours, aware(h.credited_at))
+                        for h in db.execute(select(StudyHours)).scalars()),
+    }
+
+
+def check_in_scenario(db):
+    """Class A (E1, E2, E3 confirmed, R1 waitlisted; E4 not enrolled) with one session; E1 is
+    already present at an overlapping session of class B, E3 already present at A's."""
+    world = World(db).build()
+    pupils(world, CLASS_A, "E1", "E2", "E3", "R1", capacity=3, delivery="offline")
+    pupils(world, CLASS_B, "E1")
+    row = world.session(CLASS_A, DAY, 0, hours=1.5)
+    other = world.session(CLASS_B, DAY, 0, hours=1.0)
+    check_in(world, other, "E1")
+    check_in(world, row, "E3")
+    world.forget_events()
+    late = row.ends_at.replace(tzinfo=UTC) + timedelta(hours=3)
+    entries = [
+        {"member_no": "E1", "status": "present", "at": during(row)},        # overlapping
+        {"member_no": "E2", "status": "present", "at": late},               # far outside
+        {"member_no": "E3", "status": "present", "at": during(row)},        # no change
+        {"member_no": "E4", "status": "present", "at": during(row)},        # not enrolled
+        {"member_no": "R1", "status": "present", "at": during(row)},        # waitlisted
+        {"member_no": "E2", "status": "leave", "at": during(row, 20)},      # a correction
+        {"member_no": "E1", "status": "present", "at": during(row, 30)},    # no change
+        {"member_no": "GHOST", "status": "leave", "at": None},              # not enrolled
+        {"member_no": "E2", "status": "present", "at": during(row, 40)},    # back again
+        {"member_no": "E3", "status": "online", "at": None},                # not a check-in
+    ]
+    return world, row, entries, during(row, 50)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_batch_records_what_the_same_check_ins_one_by_one_record(backend, tmp_path, request):
+    with fresh_database(backend, tmp_path, "single", request) as db:
+        world, row, entries, now = check_in_scenario(db)
+        refused_singly = one_by_one(world, row.session_id, entries, now=now)
+        singly = snapshot(world)
+    with fresh_database(backend, tmp_path, "batch", request) as db:
+        world, row, entries, now = check_in_scenario(db)
+        done = attendance.record_many(world.db, row.session_id, entries, world.emit,
+                                      source="checkin", now=now)
+        batch = snapshot(world)
+    assert batch == singly
+    assert [(r["member_no"], r["rule"]) for r in done.refused] == refused_singly == [
+        ("E4", "enrolled"), ("R1", "enrolled"), ("GHOST", "enrolled"), ("E3", "status")]
+    assert [r["index"] for r in done.refused] == [3, 4, 7, 9]
+    assert (len(done.entries), done.unchanged) == (4, 2)
+    assert [(e.member_no, e.status, e.correction) for e in done.entries] == [
+        ("E1", "present", False), ("E2", "present", False), ("E2", "leave", True),
+        ("E2", "present", True)]
+    assert sorted((f.kind, f.member_no) for f in done.flags) == [
+        (attendance.OUTSIDE_TIME, "E2"), (attendance.OVERLAPPING, "E1")]
+    assert [(log[0][1], log[2]) for log in batch["log"][-4:]] == [
+        ("E1", "present"), ("E2", "present"), ("E2", "leave"), ("E2", "present")]
+
+
+def completed_scenario(db):
+    """Class C (two sessions of 2 hours) completed: E1 present at the first only (50%),
+    E2 at neither; both incomplete. Corrections come in for the second session."""
+    world = World(db).build()
+    pupils(world, CLASS_C, "E1", "E2")
+    rows = [world.session(CLASS_C, DAY, i, hours=2.0) for i in range(2)]
+    check_in(world, rows[0], "E1")
+    for row in rows:
+        enrolment.apply_session(world.db, session_data(
+            CLASS_C, row.starts_at.replace(tzinfo=UTC), row.ends_at.replace(tzinfo=UTC),
+            row.hours, session_id=row.session_id), "session_completed")
+        attendance.mark_absent(world.db, row, world.emit, now=row.ends_at.replace(tzinfo=UTC))
+    completion.class_completed(world.db, class_data(CLASS_C, category="enterprise",
+                                                    capacity=10, delivery="hybrid"), world.emit)
+    world.forget_events()
+    entries = [{"member_no": m, "status": s, "reason": "签到表补录"} for m, s in [
+        ("E1", "present"),     # 4 of 4 hours: completed
+        ("E2", "present"),     # 2 of 4: still incomplete, nothing to tell
+        ("E1", "leave"),       # back to incomplete
+        ("E2", "absent"),
+        ("E1", "online"),      # completed again
+    ]]
+    return world, rows[1], entries, rows[1].ends_at.replace(tzinfo=UTC) + timedelta(days=1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_batch_after_completion_decides_again_as_one_by_one_would(backend, tmp_path,
+                                                                    request):
+    with fresh_database(backend, tmp_path, "single", request) as db:
+        world, row, entries, now = completed_scenario(db)
+        one_by_one(world, row.session_id, entries, source="correction", now=now)
+        singly = snapshot(world)
+    with fresh_database(backend, tmp_path, "batch", request) as db:
+        world, row, entries, now = completed_scenario(db)
+        attendance.record_many(world.db, row.session_id, entries, world.emit,
+                               source="correction", now=now)
+        batch = snapshot(world)
+    assert batch == singly
+    assert [(d["member_no"], d["status"], d["attended_hours"])
+            for d in batch["events"]["completion_recorded"]] == [
+        ("E1", "completed", 4.0), ("E1", "incomplete", 2.0), ("E1", "completed", 4.0)]
+    assert ("E1", CLASS_C, 4.0, now) in [(m, c, h, t) for m, c, h, t in batch["hours"]]
+
+
+def test_a_refused_entry_does_not_stop_the_rest(world, lesson):
+    _, row = lesson
+    done = attendance.record_many(world.db, row.session_id, [
+        {"member_no": "E4", "status": "present", "at": during(row)},
+        {"member_no": "E1", "status": "present", "at": during(row)}], world.emit,
+        source="checkin", now=during(row))
+    assert [(r["index"], r["member_no"], r["rule"]) for r in done.refused] == [
+        (0, "E4", "enrolled")]
+    assert [e["member_no"] for e in world.events("attendance_recorded")] == ["E1"]
+
+
+def test_a_batch_for_a_cancelled_session_is_refused_whole(world, lesson):
+    class_id, row = lesson
+    enrolment.apply_session(world.db, session_data(
+        class_id, row.starts_at.replace(tzinfo=UTC), row.ends_at.replace(tzinfo=UTC),
+        row.hours, sequence=1, session_id=row.session_id), "session_cancelled")
+    with pytest.raises(DomainError) as refused:
+        attendance.record_many(world.db, row.session_id, [
+            {"member_no": "E1", "status": "present", "at": None}], world.emit,
+            source="checkin", now=during(row))
+    assert refused.value.info["rule"] == "session_cancelled"
+
+
+def test_a_batch_after_the_window_is_refused_whole(world, lesson):
+    _, row = lesson
+    with pytest.raises(DomainError) as refused:
+        attendance.record_many(world.db, row.session_id, [
+            {"member_no": "E1", "status": "present", "at": None}], world.emit,
+            source="checkin", now=datetime(2026, 4, 9, 0, 0, tzinfo=SHANGHAI))
+    assert refused.value.info["rule"] == "correction_window"
+
+
+def crowd(world, people=400):
+    """A live class of `people` confirmed online (B0, B1, …) with one session."""
+    class_id = world.klass(category="enterprise", capacity=0, delivery="live")
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    world.db.add_all([Member(member_no=f"B{i}", name="x", org_code="FX0102",
+                             joined_on=date(2000, 1, 1), employment="enterprise", active=True,
+                             source_at=moment) for i in range(people)])
+    world.db.add_all([Enrollment(enrollment_id=f"e{i}", class_id=class_id, member_no=f"B{i}",
+                                 org_code="FX0102", mode="online", status="confirmed",
+                                 queue_no=i, created_at=moment, updated_at=moment)
+                      for i in range(people)])
+    row = world.session(class_id, DAY, 0)
+    world.db.flush()
+    return row
+
+
+def statements_for(world, batches, run) -> list[int]:
+    """How many statements `run(batch)` sent to the database, for each batch."""
+    statements = []
+    listen = lambda *args: statements.append(args[2])   # noqa: E731
+    event.listen(world.db.get_bind(), "before_cursor_execute", listen)
+    counts = []
+    try:
+        for batch in batches:
+            statements.clear()
+            run(batch)
+            world.db.flush()
+            counts.append(len(statements))
+    finally:
+        event.remove(world.db.get_bind(), "before_cursor_execute", listen)
+    return counts
+
+
+def test_a_batch_takes_the_same_number_of_statements_whatever_its_size(world):
+    row = crowd(world)
+
+    def check_in_all(people):
+        done = attendance.record_many(world.db, row.session_id, [
+            {"member_no": f"B{i}", "status": "present", "at": during(row)} for i in people],
+            world.emit, source="checkin", now=during(row))
+        assert len(done.entries) == len(people)
+
+    counts = statements_for(world, [range(0, 10), range(10, 400)], check_in_all)
+    assert counts[0] == counts[1] <= 6
+
+
+def test_online_viewers_are_recorded_in_the_same_number_of_statements_whatever_their_number(
+        world):
+    row = crowd(world)
+
+    def watched(people):
+        result = attendance.record_viewing(world.db, [report(row, f"B{i}", 120) for i in people],
+                                           world.emit, now=during(row, 120))
+        assert result["online"] == len(people)
+
+    counts = statements_for(world, [range(0, 10), range(10, 400)], watched)
+    assert counts[0] == counts[1] <= 9

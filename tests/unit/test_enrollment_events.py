@@ -2,13 +2,20 @@
 never carrying a person's name, and readable by their consumers."""
 
 import json
+import uuid
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from services.contracts import ContractError, parse_event, schema_for
-from services.enrollment.events import check_many, person_data, write_many_to_outbox
+from services.enrollment.events import (
+    check_many,
+    check_values,
+    ordered_id_prefix,
+    person_data,
+    write_many_to_outbox,
+)
 from services.kit.models import outbox
 from tests.unit.test_enrollment_world import database
 
@@ -59,3 +66,23 @@ def test_events_written_in_bulk_are_read_back_under_their_contract(tmp_path):
     assert [e.data["member_no"] for e in events] == ["M0", "M1", "M2"]
     assert events[0].data["joined_on"] == date(2010, 7, 1)
     assert all("name" not in e.payload["data"] for e in events)
+
+
+def test_checking_values_takes_dates_as_dates_and_refuses_what_the_contract_refuses():
+    values = {"member_no": {"M1", "A-1_b.2"}, "org_code": {"FX0101"}, "committee_code": {None},
+              "joined_on": {date(2010, 7, 1), "2011-07-01"}, "employment": {"other"},
+              "secretary_of": {None, "FX0101"}, "active": {True}}
+    check_values(PERSON, values)
+    for field, bad in [("member_no", "has space"), ("joined_on", "2010-13-01"),
+                       ("employment", "farmer"), ("committee_code", ""), ("member_no", 7)]:
+        with pytest.raises(ContractError, match=field):
+            check_values(PERSON, {**values, field: {*values[field], bad}})
+
+
+def test_event_ids_written_together_are_version_7_uuids_in_order():
+    first, second = ordered_id_prefix(), ordered_id_prefix()
+    ids = [f"{first}{n:06x}" for n in (1, 2, 255)] + [f"{second}{1:06x}"]
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert ids[:3] == sorted(ids[:3]) and len(set(ids)) == 4
+    assert first[:13] <= second[:13]     # the same or a later millisecond

@@ -1,11 +1,13 @@
 """The small district every enrollment unit test stands on (SQLite, no broker), and the rules
 of the organisation tree and of the registry's changes that it exercises."""
 
+import json
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.enrollment import enrolment, tree
@@ -14,6 +16,8 @@ from services.enrollment.models import Member, Organisation
 from services.kit import RetryLater, migrate
 from services.kit.database import make_engine
 from services.kit.errors import NotFound
+from services.kit.models import outbox
+from tests.conftest import truncate_all
 
 ORGS = [  # rows in any order, as an import would bring them
     {"row": 2, "org_code": "FX0101", "name": "某村党总支", "parent_code": "FX01",
@@ -56,6 +60,25 @@ def database(tmp_path):
     engine.dispose()
 
 
+@contextmanager
+def fresh_database(backend, tmp_path, name, request):
+    """An empty enrollment database at the newest migration: a SQLite file, or the run's
+    PostgreSQL database for enrollment (PEIXUN_TEST_DB_PREFIX), emptied. Rules that have a
+    PostgreSQL way of their own (set-based statements) are tested on both."""
+    if backend == "sqlite":
+        (tmp_path / name).mkdir()
+        with database(tmp_path / name) as db:
+            yield db
+        return
+    url = request.getfixturevalue("database_urls")["enrollment"]
+    engine = make_engine(url)
+    migrate.upgrade(engine, "enrollment")
+    truncate_all(url)
+    with Session(engine) as db:
+        yield db
+    engine.dispose()
+
+
 @pytest.fixture
 def session(tmp_path):
     with database(tmp_path) as db:
@@ -68,12 +91,22 @@ class World:
     def __init__(self, db):
         self.db = db
         self.emit = Emitter()
+        self.outbox_mark = 0
 
     def events(self, event_type: str) -> list[dict]:
-        return self.emit.of_type(event_type)
+        """The events of this type since the last `forget_events`: those written straight to
+        the outbox (on PostgreSQL, an import's person_changed; as on the wire) first, as the
+        service writes them, then those handed to the emitter."""
+        written = [json.loads(body)["data"] for body in self.db.execute(
+            select(outbox.c.body).where(outbox.c.position > self.outbox_mark,
+                                        outbox.c.routing_key == event_type)
+            .order_by(outbox.c.position)).scalars()]
+        return written + self.emit.of_type(event_type)
 
     def forget_events(self):
         self.emit.events.clear()
+        self.outbox_mark = self.db.execute(
+            select(func.coalesce(func.max(outbox.c.position), 0))).scalar_one()
 
     def build(self):
         tree.import_orgs(self.db, ORGS, self.emit)

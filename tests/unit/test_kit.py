@@ -5,8 +5,8 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from services.contracts import parse_event

@@ -151,6 +151,12 @@ class EnrollmentRoutes(RoutesBase):
         if principal.role in SUBTREE_ROLES:
             payload["by_org_code"] = principal.org_code
         result = self.enrollment.nominate(class_id, payload)
+        if not result["enrolled"] and result["refused"] and \
+                all(r["rule"] == "scope" for r in result["refused"]):
+            # Everyone named is outside the caller's subtree: a refusal of access, not a rule.
+            raise Forbidden("everyone named is outside what the "
+                            f"{principal.role} role may reach", rule="subtree", errors={
+                                r["member_no"]: [r["reason"]] for r in result["refused"]})
         if not result["enrolled"]:
             return problem(409, "no one could be enrolled", errors={
                 r["member_no"]: [r["reason"]] for r in result["refused"]},
@@ -194,6 +200,39 @@ class EnrollmentRoutes(RoutesBase):
                                checkin=True)
         result = self.enrollment.check_in(session_id, payload)
         return json_response(result, status=201 if result["recorded"] else 200)
+
+    @http("POST", "/api/v1/sessions/<string:session_id>/attendance/batch")
+    def check_in_batch(self, request, session_id):
+        """Many check-ins at once: `{"entries": [{"member_no", "status": "present"|"leave",
+        "at": ISO time}, …]}` (at most 5,000, applied in order). Each is recorded, unchanged
+        or refused with its reason, one refusal not stopping the rest: `{"recorded",
+        "unchanged", "refused": [{"index", "member_no", "rule", "reason"}], "flags"}` (201
+        when anything was recorded). Access as for one check-in: a checkin token for its
+        classes, a committee or organisation admin only for people in their subtree (403 and
+        nothing recorded when anyone is outside it)."""
+        payload = json_body(request)
+        principal = self.principal(request)
+        if principal.role == "checkin":
+            self.require_class(principal, self.enrollment.get_session(session_id)["class_id"])
+        else:
+            principal.require(*ADMINS)
+            if principal.role in SUBTREE_ROLES:
+                self.require_all_within(principal, payload.get("entries"))
+        result = self.enrollment.check_in_batch(session_id, payload)
+        return json_response(result, status=201 if result["recorded"] else 200)
+
+    def require_all_within(self, principal, entries) -> None:
+        member_nos = [str(e.get("member_no", "")) for e in entries if isinstance(e, dict)] \
+            if isinstance(entries, list) else []
+        if not principal.org_code:
+            raise Forbidden("this token names no organisation", rule="subtree")
+        outside = self.enrollment.members_outside(principal.org_code, member_nos) \
+            if member_nos else []
+        if outside:
+            raise Forbidden(f"{len(outside)} of these people are outside what the "
+                            f"{principal.role} role may reach", rule="subtree",
+                            errors={"member_no": [f"{m} is outside {principal.org_code}"
+                                                  for m in outside]})
 
     @http("POST", "/api/v1/sessions/<string:session_id>/attendance/corrections")
     def correct_attendance(self, request, session_id):

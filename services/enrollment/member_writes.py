@@ -1,0 +1,129 @@
+"""The member import's write on PostgreSQL: one statement per chunk that upserts the members,
+works out in SQL which of them changed what reporting needs, and writes their person_changed
+events to the outbox, bodies built by PostgreSQL.
+
+Why: 60,000 members took 13 s when each row went through Python twice (compare, then build and
+serialise an event) and every event body crossed the wire. Here Python only validates the rows
+and checks the contract once per distinct value (events.check_values); the rest is set-based.
+The rows travel as one text per column (joined by the unit separator, split by
+`string_to_array`), which PostgreSQL reads several times faster than a JSON record set.
+"""
+
+import json
+from datetime import UTC, datetime
+
+from services.contracts.topology import exchange_name
+
+from . import events
+from .importers import SEP
+
+PAGE = 20000
+
+_COLUMNS = ("member_no", "name", "org_code", "joined_on", "employment", "secretary_of")
+
+_INCOMING_SPLIT = """
+  SELECT * FROM unnest(
+    string_to_array(%(member_no)s, E'\\x1f'), string_to_array(%(name)s, E'\\x1f'),
+    string_to_array(%(org_code)s, E'\\x1f'), string_to_array(%(joined_on)s, E'\\x1f')::date[],
+    string_to_array(%(employment)s, E'\\x1f'), string_to_array(%(secretary_of)s, E'\\x1f', ''))
+    WITH ORDINALITY AS t(member_no, name, org_code, joined_on, employment, secretary_of, ord)"""
+
+_INCOMING_JSON = """
+  SELECT * FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS (member_no text, name text,
+    org_code text, joined_on date, employment text, secretary_of text))
+    WITH ORDINALITY AS t(member_no, name, org_code, joined_on, employment, secretary_of, ord)"""
+
+_UPSERT = """
+WITH incoming AS MATERIALIZED ({incoming}
+), after AS MATERIALIZED (
+  SELECT i.ord, i.member_no, i.name, i.org_code, i.joined_on, i.employment,
+         CASE WHEN %(speaks)s THEN i.secretary_of ELSE m.secretary_of END AS secretary_of,
+         m.member_no IS NOT NULL AS known, m.name AS was_name, m.org_code AS was_org_code,
+         m.joined_on AS was_joined_on, m.employment AS was_employment,
+         m.secretary_of AS was_secretary_of, m.active AS was_active
+  FROM incoming i LEFT JOIN members m ON m.member_no = i.member_no
+), inserted AS (
+  INSERT INTO members (member_no, name, org_code, joined_on, employment, secretary_of, active,
+                       source_at)
+  SELECT member_no, name, org_code, joined_on, employment, secretary_of, true, %(now)s
+  FROM after WHERE NOT known
+), updated AS (
+  UPDATE members m SET name = a.name, org_code = a.org_code, joined_on = a.joined_on,
+    employment = a.employment, secretary_of = a.secretary_of, active = true,
+    source_at = %(now)s
+  FROM after a
+  WHERE a.known AND m.member_no = a.member_no
+    AND (a.was_name, a.was_org_code, a.was_joined_on, a.was_employment, a.was_secretary_of,
+         a.was_active)
+        IS DISTINCT FROM (a.name, a.org_code, a.joined_on, a.employment, a.secretary_of, true)
+), changed AS MATERIALIZED (
+  SELECT a.*, row_number() OVER (ORDER BY a.ord) AS n FROM after a
+  WHERE NOT a.known
+     OR (a.was_org_code, a.was_joined_on, a.was_employment, a.was_secretary_of, a.was_active)
+        IS DISTINCT FROM (a.org_code, a.joined_on, a.employment, a.secretary_of, true)
+), sent AS (
+  INSERT INTO outbox (event_id, exchange, routing_key, body, created_at)
+  SELECT e.id, %(exchange)s, 'person_changed',
+    -- the envelope (services.contracts.envelope) by hand: json_build_object took 3x as long
+    concat('{"id":"', e.id, '","type":"person_changed","source":', to_json(%(source)s::text),
+           ',"occurred_at":', to_json(%(occurred_at)s::text), ',"version":1,"data":{',
+           '"member_no":', to_json(c.member_no), ',"org_code":', to_json(c.org_code),
+           ',"committee_code":', coalesce(to_json(g.committee_code)::text, 'null'),
+           ',"joined_on":', to_json(c.joined_on), ',"employment":', to_json(c.employment),
+           ',"secretary_of":', coalesce(to_json(c.secretary_of)::text, 'null'),
+           ',"active":true}}'),
+    %(written)s
+  FROM changed c CROSS JOIN LATERAL (
+    SELECT %(id_prefix)s || lpad(to_hex(c.n), 6, '0') AS id) e
+  LEFT JOIN organisations g ON g.org_code = c.org_code
+  ORDER BY c.n   -- in the file's order, ids counting up
+)
+SELECT (SELECT count(*) FROM changed),
+       (SELECT json_agg(json_build_array(member_no, secretary_of, was_secretary_of))
+        FROM changed WHERE secretary_of IS DISTINCT FROM was_secretary_of)
+"""
+
+
+def write(session, good: list[tuple], speaks_for_secretaries: bool, now: datetime
+          ) -> tuple[int, list[tuple[str, str | None, str | None]]]:
+    """Upsert the validated rows (importers.check_members); person_changed for each member
+    whose organisation, join date, employment, secretary post or activity changed (or who is
+    new). Answers how many changed, and (member_no, secretary_of, secretary_of before) for
+    each whose secretary post changed."""
+    session.flush()
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    changed, secretaries = 0, []
+    try:
+        # The chunk's joins stay in memory; and no JIT: row counts the planner cannot know
+        # (a function's rows) made it compile the statement for 0.7 s to save milliseconds.
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
+        for start in range(0, len(good), PAGE):
+            page = good[start:start + PAGE]
+            cursor.execute(*_statement(page, speaks_for_secretaries, now))
+            count, moves = cursor.fetchone()
+            changed += count
+            secretaries.extend(tuple(m) for m in moves or ())
+    finally:
+        cursor.close()
+    return changed, secretaries
+
+
+def _statement(page: list[tuple], speaks: bool, now: datetime) -> tuple[str, dict]:
+    written = datetime.now(UTC)   # the events' time, as the kit's outbox gives it (not the clock)
+    params = {"speaks": speaks, "now": now, "written": written,
+              "occurred_at": written.isoformat(),
+              "id_prefix": events.ordered_id_prefix(), "exchange": exchange_name(events.SOURCE),
+              "source": events.SOURCE}
+    member_no, name, org_code, joined_on, employment, secretary_of = zip(*page, strict=True)
+    texts = {"member_no": SEP.join(member_no), "name": SEP.join(name),
+             "org_code": SEP.join(org_code),
+             "joined_on": SEP.join([day.isoformat() for day in joined_on]),
+             "employment": SEP.join(employment),
+             "secretary_of": SEP.join([code or "" for code in secretary_of])}
+    if all(text.count(SEP) == len(page) - 1 for text in texts.values()):
+        return _UPSERT.replace("{incoming}", _INCOMING_SPLIT), {**params, **texts}
+    # A cell holds the separator itself: the slower, always exact JSON record set.
+    rows = json.dumps([dict(zip(_COLUMNS, (*row[:3], row[3].isoformat(), *row[4:]),
+                                strict=True)) for row in page],
+                      ensure_ascii=False, separators=(",", ":"))
+    return _UPSERT.replace("{incoming}", _INCOMING_JSON), {**params, "rows": rows}
