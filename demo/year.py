@@ -258,7 +258,11 @@ class Year:
             end = max(s.ends_at for s in planned.sessions)
             late_plan = self.rng.random() < 0.08
             self.at(start + (timedelta(days=2) if late_plan else -timedelta(days=10)))
-            self.filing(reporting.file_report, planned.class_id, "plan")
+            plan = self.filing(reporting.file_report, planned.class_id, "plan")
+            if plan is not None:                          # the district reviews it next day
+                self.at(start + (timedelta(days=3) if late_plan else -timedelta(days=9)))
+                reporting.acknowledge_filing(plan["filing_id"])
+                self.counts["acknowledged"] += 1
             roll = self.rng.random()
             self.at(end + timedelta(days=12 if roll < 0.07 else 3))
             if roll > 0.97:

@@ -7,7 +7,7 @@ Names of people never go into an event (DESIGN §2: no more personal data than r
 import json
 import secrets
 import time
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from marshmallow import ValidationError, missing
 from marshmallow.fields import Date, Nested, String
@@ -15,6 +15,7 @@ from marshmallow.validate import Regexp
 
 from services.contracts import ContractError, new_event, schema_for
 from services.contracts.topology import exchange_name
+from services.kit import clock
 from services.kit.models import outbox
 
 from .sql import insert_rows
@@ -40,10 +41,10 @@ def write_to_outbox(session, events: list[tuple[str, dict]]) -> int:
     like `Outbox.add`, in one multi-row insert."""
     if not events:
         return 0
-    now = datetime.now(UTC)
+    now = clock.now()   # the event's time: simulated in a demo, like every other time
     rows = []
     for event_type, data in events:
-        event = new_event(SOURCE, event_type, data)
+        event = new_event(SOURCE, event_type, data, occurred_at=now)
         rows.append({"event_id": event.id, "exchange": exchange_name(SOURCE),
                      "routing_key": event_type, "body": event.body().decode(),
                      "created_at": now})
@@ -60,7 +61,7 @@ def write_many_to_outbox(session, event_type: str, datas: list[dict]) -> int:
     schema = schema_for(SOURCE, event_type, 1)
     wire = [{k: _wire(v) for k, v in data.items()} for data in datas]
     check_many(schema, wire)   # raises if a producer broke its own contract
-    now = datetime.now(UTC)
+    now = clock.now()
     occurred_at = now.isoformat()
     exchange = exchange_name(SOURCE)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

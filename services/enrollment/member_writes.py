@@ -109,9 +109,9 @@ def write(session, good: list[tuple], speaks_for_secretaries: bool, now: datetim
 
 
 def _statement(page: list[tuple], speaks: bool, now: datetime) -> tuple[str, dict]:
-    written = datetime.now(UTC)   # the events' time, as the kit's outbox gives it (not the clock)
+    written = datetime.now(UTC)   # when the outbox row was written (real time)
     params = {"speaks": speaks, "now": now, "written": written,
-              "occurred_at": written.isoformat(),
+              "occurred_at": now.isoformat(),   # the event's time, as the kit's outbox gives it
               "id_prefix": events.ordered_id_prefix(), "exchange": exchange_name(events.SOURCE),
               "source": events.SOURCE}
     member_no, name, org_code, joined_on, employment, secretary_of = zip(*page, strict=True)

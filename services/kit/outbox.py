@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, text, update
 from services.contracts import Event, new_event
 from services.contracts.topology import exchange_name
 
-from . import config
+from . import clock, config
 from .amqp import ConfirmingPublisher, Outgoing
 from .database import find_database
 from .models import outbox
@@ -40,7 +40,8 @@ class OutboxWriter:
         sa_event.listen(session, "after_soft_rollback", self._forget)
 
     def add(self, event_type: str, data: dict, *, version: int = 1) -> Event:
-        event = new_event(self.source, event_type, data, version=version)
+        event = new_event(self.source, event_type, data, version=version,
+                          occurred_at=clock.now())
         self.session.connection()   # begun: a rollback from here on drops the pending events
         self.pending.append({
             "event_id": event.id, "exchange": exchange_name(self.source),

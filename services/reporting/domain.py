@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from services.kit import clock
 from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -95,7 +96,7 @@ def reached_quota(hours_centi: int, quota_hours: float) -> bool:
 # -- time ---------------------------------------------------------------------------------------
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def today(at: datetime | None = None) -> date:
