@@ -3,6 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 
 from services.contracts.fields import ENROLLMENT_MODES, ENROLLMENT_STATUSES, code, one_of
+from services.kit.validation import MAX_PAGE
 
 from .attendance import STATUSES
 from .domain import CHECKIN_STATUSES
@@ -52,7 +53,7 @@ class QuotaIn(Input):
 
 
 class PageIn(Input):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

@@ -16,14 +16,27 @@ MAX_BODY = 1024 * 1024
 
 class Http(HttpRequestHandler):
     """`@http(method, url, body=Schema, query=Schema, produces={type: schema}, created=True,
-    public=True, tag="…")`: the documentation arguments feed the OpenAPI document."""
+    public=True, tag="…")`: the documentation arguments feed the OpenAPI document.
+
+    `created`: True for 201, or the tuple of success statuses when the route answers either
+    (`(200, 201)`). `body_required=False`: the body may be left out. `page=True`: the answer
+    is a page, `{items, total, page, per_page}`. `path={name: json_schema}`: what a path
+    parameter may be (a string by default)."""
 
     def __init__(self, method, url, *, body=None, query=None, produces=None, created=False,
-                 public=False, tag=None, **kwargs):
+                 public=False, tag=None, body_required=True, page=False, path=None,
+                 **kwargs):
         kwargs.setdefault("expected_exceptions", (DomainError,))
         super().__init__(method, url, **kwargs)
         self.body, self.query, self.produces = body, query, produces
         self.created, self.public, self.tag = created, public, tag
+        self.body_required, self.page, self.path = body_required, page, path
+
+    @property
+    def success_statuses(self) -> tuple[int, ...]:
+        if isinstance(self.created, (tuple, list)):
+            return tuple(self.created)
+        return (201,) if self.created else (200,)
 
     def handle_result(self, event, worker_ctx, result, exc_info):
         if exc_info is None:

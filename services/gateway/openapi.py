@@ -22,6 +22,18 @@ PROBLEM = {
     },
     "required": ["type", "title", "status", "detail"],
 }
+PAGE = {
+    "type": "object",
+    "description": "a page of a list",
+    "properties": {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "total": {"type": "integer", "minimum": 0},
+        "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1},
+    },
+    "required": ["items", "total", "page", "per_page"],
+}
+JSON_OBJECT = {"type": "object"}
 ERRORS = {
     "400": "the request cannot be read", "401": "no token, or an unknown one",
     "403": "outside the caller's role or organisation", "404": "no such thing",
@@ -30,6 +42,9 @@ ERRORS = {
     "502": "a service failed", "503": "a service is not running",
     "504": "a service did not answer in time",
 }
+
+
+SUCCESS = {200: "success", 201: "created"}
 
 
 def routes(service_cls):
@@ -42,14 +57,17 @@ def routes(service_cls):
 def operation(method, entrypoint: Http, spec: APISpec) -> dict:
     doc = inspect.getdoc(method) or method.__name__.replace("_", " ")
     summary, _, description = doc.partition("\n")
-    parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+    path_schemas = entrypoint.path or {}
+    parameters = [{"in": "path", "name": name, "required": True,
+                   "schema": path_schemas.get(name, {"type": "string"})}
                   for name in PATH_PARAM.findall(entrypoint.url)]
     if entrypoint.query is not None:
         parameters.append({"in": "query", "schema": entrypoint.query})
-    produces = entrypoint.produces or {"application/json": {"type": "object"}}
-    success = "201" if entrypoint.created else "200"
-    responses = {success: {"description": "success", "content": {
-        content_type: {"schema": schema} for content_type, schema in produces.items()}}}
+    default = {"$ref": "#/components/schemas/Page"} if entrypoint.page else JSON_OBJECT
+    produces = entrypoint.produces or {"application/json": default}
+    responses = {str(status): {"description": SUCCESS.get(status, "success"), "content": {
+        content_type: {"schema": schema} for content_type, schema in produces.items()}}
+        for status in entrypoint.success_statuses}
     for status, text in ERRORS.items():
         if status == "401" and entrypoint.public:
             continue
@@ -61,7 +79,7 @@ def operation(method, entrypoint: Http, spec: APISpec) -> dict:
     if description.strip():
         op["description"] = description.strip()
     if entrypoint.body is not None:
-        op["requestBody"] = {"required": True, "content": {
+        op["requestBody"] = {"required": entrypoint.body_required, "content": {
             "application/json": {"schema": entrypoint.body}}}
     if entrypoint.public:
         op["security"] = []
@@ -80,6 +98,7 @@ def build(service_cls) -> dict:
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", PROBLEM)
+    spec.components.schema("Page", PAGE)
     paths: dict[str, dict] = {}
     for method, entrypoint in routes(service_cls):
         path = PATH_PARAM.sub(r"{\1}", entrypoint.url)

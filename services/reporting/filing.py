@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, or_, select
 
 from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound
+from services.kit.validation import MAX_PAGE
 
 from . import domain as d
 from . import projections
@@ -141,8 +142,9 @@ def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
     if status not in (None, "all", "filed", "acknowledged", "returned"):
         raise InvalidInput("unknown status", errors={
             "status": ["must be one of filed, acknowledged, returned, all"]})
-    if page < 1 or not 1 <= per_page <= 500:
-        raise InvalidInput("bad page", errors={"page": ["page ≥ 1, 1 ≤ per_page ≤ 500"]})
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 500:
+        raise InvalidInput("bad page", errors={
+            "page": [f"1 ≤ page ≤ {MAX_PAGE}, 1 ≤ per_page ≤ 500"]})
     tree = common.load_tree(db)
     if org_code is None:
         roots = [code for code in tree.orgs if tree.is_root(code)]

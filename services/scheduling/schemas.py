@@ -14,6 +14,7 @@ from services.contracts.fields import (
     one_of,
     uuid_str,
 )
+from services.kit.validation import MAX_PAGE
 
 INSTRUCTOR_KINDS = (
     "party_school_professor",   # 市委党校专家教授
@@ -209,7 +210,7 @@ class ReasonIn(StrictSchema):
 # -- lists -------------------------------------------------------------------------------------
 
 class PageIn(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 

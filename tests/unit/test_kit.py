@@ -112,3 +112,19 @@ def test_plain_postgresql_urls_use_psycopg2():
     engine = make_engine("postgresql://u@127.0.0.1/db")
     assert engine.dialect.driver == "psycopg2"
     assert datetime.now(UTC)
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field():
+    from marshmallow import Schema, fields
+
+    from services.kit.errors import InvalidInput
+    from services.kit.validation import load
+
+    class Named(Schema):
+        name = fields.String()
+        tags = fields.List(fields.String())
+
+    with pytest.raises(InvalidInput) as refused:
+        load(Named(), {"name": "班\x00次", "tags": ["ok", "\x00"]})
+    assert set(refused.value.errors) == {"name", "tags.1"}
+    assert load(Named(), {"name": "班次"}) == {"name": "班次"}

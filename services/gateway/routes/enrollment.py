@@ -10,14 +10,18 @@ role. A request outside its reach answers 403 and changes nothing.
 
 import time
 
+from services.enrollment import schemas as E
 from services.kit.errors import Forbidden
 
 from ..http import http, json_body, json_response
 from ..problems import problem
+from ..schemas import YearQuery
 from .base import RoutesBase
 
 ADMINS = ("district_admin", "committee_admin", "org_admin")
 SUBTREE_ROLES = ("committee_admin", "org_admin")
+ITEMS = {"type": "object", "required": ["items"],
+         "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
 ANCESTORS_TTL = 30.0   # seconds an organisation's ancestors are cached (the tree rarely moves)
 
 _ancestors_cache: dict[str, tuple[float, list[str]]] = {}
@@ -84,18 +88,19 @@ class EnrollmentRoutes(RoutesBase):
 
     # -- organisations and members ---------------------------------------------------------------
 
-    @http("GET", "/api/v1/organisations")
+    @http("GET", "/api/v1/organisations", query=E.OrgListIn, page=True, tag="organisations")
     def list_organisations(self, request):
         """Filters: parent_code, within (a subtree), kind; page, per_page."""
         self.principal(request)
         return self.enrollment.list_organisations(request.args.to_dict())
 
-    @http("GET", "/api/v1/organisations/<string:org_code>")
+    @http("GET", "/api/v1/organisations/<string:org_code>", tag="organisations")
     def get_organisation(self, request, org_code):
         self.principal(request)
         return self.enrollment.get_organisation(org_code)
 
-    @http("GET", "/api/v1/organisations/<string:org_code>/members")
+    @http("GET", "/api/v1/organisations/<string:org_code>/members", query=E.MemberListIn,
+          page=True, tag="organisations")
     def list_members(self, request, org_code):
         """An organisation's members (subtree=true: and everyone below it)."""
         principal = self.principal(request)
@@ -103,7 +108,7 @@ class EnrollmentRoutes(RoutesBase):
         self.require_within(principal, org_code)
         return self.enrollment.list_members(org_code, request.args.to_dict())
 
-    @http("GET", "/api/v1/members/<string:member_no>")
+    @http("GET", "/api/v1/members/<string:member_no>", tag="members")
     def get_member(self, request, member_no):
         principal = self.principal(request)
         principal.require(*ADMINS)
@@ -111,7 +116,8 @@ class EnrollmentRoutes(RoutesBase):
         self.require_within(principal, member["org_code"])
         return member
 
-    @http("GET", "/api/v1/members/<string:member_no>/study-hours")
+    @http("GET", "/api/v1/members/<string:member_no>/study-hours", query=YearQuery,
+          tag="members")
     def study_hours(self, request, member_no):
         """The person's yearly study-hour ledger (`year` to pick one)."""
         principal = self.principal(request)
@@ -123,24 +129,27 @@ class EnrollmentRoutes(RoutesBase):
 
     # -- classes: places, quotas, enrolments ----------------------------------------------------
 
-    @http("GET", "/api/v1/classes/<string:class_id>/places")
+    @http("GET", "/api/v1/classes/<string:class_id>/places", tag="enrolments")
     def class_places(self, request, class_id):
         """Seats taken and free, online places, the waitlist: counts only."""
         self.principal(request)
         return self.enrollment.get_class(class_id)
 
-    @http("GET", "/api/v1/classes/<string:class_id>/quotas")
+    @http("GET", "/api/v1/classes/<string:class_id>/quotas", tag="enrolments",
+          produces={"application/json": ITEMS})
     def list_quotas(self, request, class_id):
         self.principal(request).require(*ADMINS)
         return {"items": self.enrollment.list_quotas(class_id)}
 
-    @http("PUT", "/api/v1/classes/<string:class_id>/quotas/<string:committee_code>")
+    @http("PUT", "/api/v1/classes/<string:class_id>/quotas/<string:committee_code>",
+          body=E.QuotaIn, tag="enrolments")
     def set_quota(self, request, class_id, committee_code):
         """`{"seats": n}` (null removes the quota)."""
         self.principal(request).require("district_admin")
         return self.enrollment.set_quota(class_id, committee_code, json_body(request))
 
-    @http("POST", "/api/v1/classes/<string:class_id>/enrolments")
+    @http("POST", "/api/v1/classes/<string:class_id>/enrolments", body=E.NominationIn,
+          created=True, tag="enrolments")
     def nominate(self, request, class_id):
         """`{"member_nos": [...], "mode": "offline"|"online"}`: each person enrolled
         (confirmed or waitlisted) or refused with a reason (201); 409 when no one could be,
@@ -163,7 +172,8 @@ class EnrollmentRoutes(RoutesBase):
                 refused=result["refused"])
         return json_response(result, status=201)
 
-    @http("GET", "/api/v1/classes/<string:class_id>/enrolments")
+    @http("GET", "/api/v1/classes/<string:class_id>/enrolments", query=E.EnrolmentListIn,
+          page=True, tag="enrolments")
     def list_enrolments(self, request, class_id):
         """Filters: status, within; page, per_page."""
         principal = self.principal(request)
@@ -173,7 +183,7 @@ class EnrollmentRoutes(RoutesBase):
         principal.require(*ADMINS)
         return self.enrollment.list_enrolments(class_id, self.scoped(principal, request.args))
 
-    @http("GET", "/api/v1/enrolments/<string:enrollment_id>")
+    @http("GET", "/api/v1/enrolments/<string:enrollment_id>", tag="enrolments")
     def get_enrolment(self, request, enrollment_id):
         principal = self.principal(request)
         principal.require(*ADMINS)
@@ -181,7 +191,8 @@ class EnrollmentRoutes(RoutesBase):
         self.require_within(principal, enrolment["org_code"])
         return enrolment
 
-    @http("POST", "/api/v1/enrolments/<string:enrollment_id>/withdraw")
+    @http("POST", "/api/v1/enrolments/<string:enrollment_id>/withdraw", body=E.WithdrawalIn,
+          body_required=False, tag="enrolments")
     def withdraw(self, request, enrollment_id):
         """`{"reason": …}` (optional). A seat given up goes to the first on the waitlist."""
         principal = self.principal(request)
@@ -192,7 +203,8 @@ class EnrollmentRoutes(RoutesBase):
 
     # -- attendance ------------------------------------------------------------------------------
 
-    @http("POST", "/api/v1/sessions/<string:session_id>/attendance")
+    @http("POST", "/api/v1/sessions/<string:session_id>/attendance", body=E.CheckInIn,
+          created=(200, 201), tag="attendance")
     def check_in(self, request, session_id):
         """Check-in: `{"member_no", "status": "present"|"leave", "at": ISO time}`."""
         payload = json_body(request)
@@ -201,7 +213,8 @@ class EnrollmentRoutes(RoutesBase):
         result = self.enrollment.check_in(session_id, payload)
         return json_response(result, status=201 if result["recorded"] else 200)
 
-    @http("POST", "/api/v1/sessions/<string:session_id>/attendance/batch")
+    @http("POST", "/api/v1/sessions/<string:session_id>/attendance/batch",
+          body=E.CheckInBatchIn, created=(200, 201), tag="attendance")
     def check_in_batch(self, request, session_id):
         """Many check-ins at once: `{"entries": [{"member_no", "status": "present"|"leave",
         "at": ISO time}, …]}` (at most 5,000, applied in order). Each is recorded, unchanged
@@ -234,7 +247,8 @@ class EnrollmentRoutes(RoutesBase):
                             errors={"member_no": [f"{m} is outside {principal.org_code}"
                                                   for m in outside]})
 
-    @http("POST", "/api/v1/sessions/<string:session_id>/attendance/corrections")
+    @http("POST", "/api/v1/sessions/<string:session_id>/attendance/corrections",
+          body=E.CorrectionIn, created=(200, 201), tag="attendance")
     def correct_attendance(self, request, session_id):
         """`{"member_no", "status": present|online|leave|absent, "reason"}`: a new entry in
         the log, until 23:59 (Asia/Shanghai) of the 7th day after the session."""
@@ -244,7 +258,8 @@ class EnrollmentRoutes(RoutesBase):
         result = self.enrollment.correct_attendance(session_id, payload)
         return json_response(result, status=201 if result["recorded"] else 200)
 
-    @http("GET", "/api/v1/sessions/<string:session_id>/attendance")
+    @http("GET", "/api/v1/sessions/<string:session_id>/attendance", query=E.SheetIn,
+          page=True, tag="attendance")
     def session_attendance(self, request, session_id):
         """Everyone enrolled with their effective status, and the counts per status."""
         principal = self.attendance_reader(request, session_id)
@@ -252,7 +267,8 @@ class EnrollmentRoutes(RoutesBase):
             self.scoped(principal, request.args)
         return self.enrollment.session_attendance(session_id, query)
 
-    @http("GET", "/api/v1/sessions/<string:session_id>/attendance/<string:member_no>")
+    @http("GET", "/api/v1/sessions/<string:session_id>/attendance/<string:member_no>",
+          produces={"application/json": ITEMS}, tag="attendance")
     def attendance_history(self, request, session_id, member_no):
         """The log for one person and session: every entry, corrections included."""
         principal = self.attendance_reader(request, session_id)
@@ -260,7 +276,7 @@ class EnrollmentRoutes(RoutesBase):
             self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
         return {"items": self.enrollment.attendance_history(session_id, member_no)}
 
-    @http("GET", "/api/v1/anomalies")
+    @http("GET", "/api/v1/anomalies", query=E.FlagListIn, page=True, tag="attendance")
     def list_anomalies(self, request):
         """Flags: filters class_id, session_id, kind, member_no, within; page, per_page."""
         principal = self.principal(request)

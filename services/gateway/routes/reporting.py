@@ -13,12 +13,18 @@ from werkzeug.wrappers import Response
 from services.kit.errors import Forbidden, InvalidInput
 from services.reporting import errors as _reporting_errors  # noqa: F401 - cross RPC as themselves
 
+from .. import schemas as G
 from ..http import http, json_body, json_response
 from .base import RoutesBase
 
 ADMINS = ("district_admin", "committee_admin", "org_admin")
 REPORT_PARAMS = ("year", "class_id", "member_no", "org_code", "as_of")
 OPEN_TO_EVERY_ROLE = ("class-plan",)   # what people need to nominate, like classes themselves
+BINARY = {"type": "string", "format": "binary"}
+DOCUMENTS = {"application/json": {"type": "object"}, "text/csv": {"type": "string"},
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": BINARY,
+             "application/pdf": BINARY}
+FILES = {**DOCUMENTS, "image/png": BINARY}
 
 
 def file_response(answer: dict) -> Response:
@@ -52,13 +58,14 @@ class ReportingRoutes(RoutesBase):
         acting = None if principal.role == "district_admin" else principal.org_code
         return principal, acting, f"{principal.role}:{principal.org_code or '-'}"
 
-    @http("GET", "/api/v1/classes/<string:class_id>/progress")
+    @http("GET", "/api/v1/classes/<string:class_id>/progress", tag="reports")
     def class_progress(self, request, class_id):
         """What reporting has seen of the class so far: completed sessions and hours."""
         self.principal(request)
         return self.reporting.class_progress(class_id)
 
-    @http("GET", "/api/v1/reports/<string:report>")
+    @http("GET", "/api/v1/reports/<string:report>", query=G.ReportQuery, path=G.REPORT_PATH,
+          produces=FILES, tag="reports")
     def get_report(self, request, report):
         """A report as a file: `format` json|csv|xlsx|pdf (png: the annual summary's charts)."""
         principal = self.principal(request)
@@ -73,7 +80,8 @@ class ReportingRoutes(RoutesBase):
 
     # -- filing (备案) ---------------------------------------------------------------------------
 
-    @http("POST", "/api/v1/classes/<string:class_id>/filings")
+    @http("POST", "/api/v1/classes/<string:class_id>/filings", body=G.FilingIn, created=True,
+          tag="filings")
     def file_report(self, request, class_id):
         """File the class's plan or record (`{"kind": "plan"|"record"}`) as its organiser."""
         _, acting, who = self._acting(request)
@@ -84,12 +92,12 @@ class ReportingRoutes(RoutesBase):
         return json_response(filed, status=201,
                              headers={"Location": f"/api/v1/filings/{filed['filing_id']}"})
 
-    @http("GET", "/api/v1/classes/<string:class_id>/filings")
+    @http("GET", "/api/v1/classes/<string:class_id>/filings", page=True, tag="filings")
     def class_filings(self, request, class_id):
         _, acting, _ = self._acting(request)
         return self.reporting.class_filings(class_id, acting)
 
-    @http("GET", "/api/v1/filings/inbox")
+    @http("GET", "/api/v1/filings/inbox", query=G.InboxQuery, page=True, tag="filings")
     def filing_inbox(self, request):
         """What a superior organisation has to review (status=filed) or has reviewed."""
         _, acting, _ = self._acting(request)
@@ -102,7 +110,7 @@ class ReportingRoutes(RoutesBase):
                                            integer(args, "page", 1),
                                            integer(args, "per_page", 50))
 
-    @http("GET", "/api/v1/filings/status")
+    @http("GET", "/api/v1/filings/status", query=G.FilingStatusQuery, tag="filings")
     def filing_status(self, request):
         """The filing-status report's data (what is due, filed, acknowledged, returned,
         overdue, per organisation) for pages; as a file it is /api/v1/reports/filing-status."""
@@ -112,24 +120,26 @@ class ReportingRoutes(RoutesBase):
         return Response(base64.b64decode(answer["content_b64"]), status=200,
                         content_type="application/json")
 
-    @http("GET", "/api/v1/filings/<string:filing_id>")
+    @http("GET", "/api/v1/filings/<string:filing_id>", tag="filings")
     def get_filing(self, request, filing_id):
         _, acting, _ = self._acting(request)
         return self.reporting.get_filing(filing_id, acting)
 
-    @http("GET", "/api/v1/filings/<string:filing_id>/document")
+    @http("GET", "/api/v1/filings/<string:filing_id>/document", query=G.DocumentQuery,
+          produces=DOCUMENTS, tag="filings")
     def filing_document(self, request, filing_id):
         """The filed version itself (format=json, as filed) or drawn from it (csv|xlsx|pdf)."""
         _, acting, _ = self._acting(request)
         fmt = only(request.args, ("format",)).get("format", "json")
         return file_response(self.reporting.filing_document(filing_id, fmt, acting))
 
-    @http("POST", "/api/v1/filings/<string:filing_id>/acknowledge")
+    @http("POST", "/api/v1/filings/<string:filing_id>/acknowledge", tag="filings")
     def acknowledge_filing(self, request, filing_id):
         _, acting, who = self._acting(request)
         return self.reporting.acknowledge_filing(filing_id, acting, who)
 
-    @http("POST", "/api/v1/filings/<string:filing_id>/return")
+    @http("POST", "/api/v1/filings/<string:filing_id>/return", body=G.ReturnIn,
+          tag="filings")
     def return_filing(self, request, filing_id):
         """Return a filing to its organiser, with a reason (`{"reason": "…"}`)."""
         _, acting, who = self._acting(request)
