@@ -16,7 +16,6 @@ import eventlet
 eventlet.monkey_patch()
 
 import csv
-import io
 import os
 import random
 import tempfile
@@ -31,6 +30,7 @@ from sqlalchemy import text
 from services.enrollment.cli import run_import
 from services.kit.database import make_engine
 
+from . import baselines
 from .harness import bench_line, timed
 
 MEMBERS = 60_000
@@ -98,26 +98,11 @@ def write_csv(path: Path, header, rows) -> None:
         writer.writerows(rows)
 
 
-def copy_rate(url: str, rows: list[list]) -> float:
-    """The same rows, COPYed into a plain table: the floor nothing can beat."""
-    connection = psycopg2.connect(url)
-    with connection, connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_members")
-        cursor.execute("CREATE TABLE bench_members (member_no text, name text, org_code text, "
-                       "joined_on text, employment text, secretary_of text)")
-    connection.close()
-    data = "".join("\t".join(row) + "\n" for row in rows)
-    # eventlet's wait callback makes psycopg2 refuse COPY; the baseline runs alone anyway.
-    green = psycopg2.extensions.get_wait_callback()
-    psycopg2.extensions.set_wait_callback(None)
-    try:
-        connection = psycopg2.connect(url)
-        with timed() as elapsed, connection, connection.cursor() as cursor:
-            cursor.copy_from(io.StringIO(data), "bench_members")
-        connection.close()
-    finally:
-        psycopg2.extensions.set_wait_callback(green)
-    return len(rows) / elapsed()
+def members_copy_rate(url: str, rows: list[list]) -> float:
+    """The same rows, COPYed into a plain table."""
+    return baselines.copy_rate(url, "bench_members", "member_no text, name text, "
+                               "org_code text, joined_on text, employment text, "
+                               "secretary_of text", rows)
 
 
 def import_rate(path: Path, expected_kept: int) -> float:
@@ -209,7 +194,7 @@ def run(ctx) -> None:
                               show_progress=False) == 0
             write_xlsx(tmp / "members.xlsx", HEADER, rows)
             write_csv(tmp / "members.csv", HEADER, rows)
-            baseline = copy_rate(url, rows)
+            baseline = members_copy_rate(url, rows)
 
             # Without the relay: the import's own work.
             xlsx = import_rate(tmp / "members.xlsx", MEMBERS - bad)

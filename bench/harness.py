@@ -57,22 +57,21 @@ def vhost():
 
 @contextmanager
 def databases():
-    """Fresh PostgreSQL databases `peixun_bench_<service>`; their URLs by service."""
+    """Fresh PostgreSQL databases of this run's own, `peixun_bench_<run>_<service>` (two runs
+    at once keep apart); their URLs by service. Dropped at the end."""
     admin = psycopg2.connect(f"{PG}/postgres")
     admin.autocommit = True
-    urls = {}
+    run = uuid.uuid4().hex[:6]
+    names = {service: f"peixun_bench_{run}_{service}" for service in config.SERVICES}
     with admin.cursor() as cursor:
-        for service in config.SERVICES:
-            name = f"peixun_bench_{service}"
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names.values():
             cursor.execute(f'CREATE DATABASE "{name}"')
-            urls[service] = f"{PG}/{name}"
     try:
-        yield urls
+        yield {service: f"{PG}/{name}" for service, name in names.items()}
     finally:
         with admin.cursor() as cursor:
-            for service in config.SERVICES:
-                cursor.execute(f'DROP DATABASE IF EXISTS "peixun_bench_{service}" WITH (FORCE)')
+            for name in names.values():
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 
