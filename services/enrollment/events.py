@@ -13,7 +13,7 @@ from marshmallow import ValidationError, missing
 from marshmallow.fields import Date, Nested, String
 from marshmallow.validate import Regexp
 
-from services.contracts import ContractError, new_event, schema_for
+from services.contracts import ContractError, schema_for
 from services.contracts.topology import exchange_name
 from services.kit import clock
 from services.kit.models import outbox
@@ -34,22 +34,6 @@ class Emitter:
 
     def of_type(self, event_type: str) -> list[dict]:
         return [data for kind, data in self.events if kind == event_type]
-
-
-def write_to_outbox(session, events: list[tuple[str, dict]]) -> int:
-    """Write events into the outbox in the caller's transaction, checked against the contract
-    like `Outbox.add`, in one multi-row insert."""
-    if not events:
-        return 0
-    now = clock.now()   # the event's time: simulated in a demo, like every other time
-    rows = []
-    for event_type, data in events:
-        event = new_event(SOURCE, event_type, data, occurred_at=now)
-        rows.append({"event_id": event.id, "exchange": exchange_name(SOURCE),
-                     "routing_key": event_type, "body": event.body().decode(),
-                     "created_at": now})
-    insert_rows(session, outbox, rows)
-    return len(rows)
 
 
 def write_many_to_outbox(session, event_type: str, datas: list[dict]) -> int:

@@ -11,7 +11,7 @@ from services.kit import InvalidInput, PublishingService, event_handler, rpc
 from services.kit.validation import load
 
 from . import attendance, completion, enrolment, schemas, tree, views
-from .events import Emitter, write_many_to_outbox, write_to_outbox
+from .events import Emitter, write_many_to_outbox
 from .importers import SEP
 from .models import Organisation
 
@@ -48,7 +48,8 @@ class EnrollmentService(PublishingService):
             for event_type in dict.fromkeys(kind for kind, _ in emit.events):
                 write_many_to_outbox(self.db, event_type, emit.of_type(event_type))
         else:
-            write_to_outbox(self.db, emit.events)
+            for event_type, data in emit.events:
+                self.outbox.add(event_type, data)
 
     # -- what scheduling says ----------------------------------------------------------------
 

@@ -45,4 +45,4 @@ class PublishingService(ServiceBase):
         pending = self.db.execute(
             select(func.count()).select_from(outbox_table).where(outbox_table.c.sent_at.is_(None))
         ).scalar_one()
-        return {"status": "ok", "service": self.name, "outbox_pending": pending}
+        return {**ServiceBase.health(self), "outbox_pending": pending}
