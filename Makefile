@@ -11,6 +11,12 @@ CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 $(CJK_FONT):
 	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei
 
+# The tests read the PDFs back (text, embedded fonts) with poppler's pdftotext and pdffonts.
+PDFTOTEXT := /usr/bin/pdftotext
+
+$(PDFTOTEXT):
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
+
 fonts: $(CJK_FONT)
 
 $(STAMP): pyproject.toml
@@ -21,7 +27,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: $(STAMP) $(CJK_FONT)
+test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: $(STAMP) $(CJK_FONT)

@@ -23,7 +23,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.contracts import new_event
 from services.enrollment.domain import SHANGHAI
 from services.kit.amqp import ConfirmingPublisher, Outgoing, declare_topology
-from services.kit.processes import popen_service, stop, wait_healthy
+from services.kit.processes import peak_rss_mb, popen_service, stop, wait_healthy
 
 from .harness import bench_line
 
@@ -267,14 +267,6 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def _peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def run(ctx) -> None:
     env = {"AMQP_URI": ctx.amqp_uri, "PEIXUN_LOG_LEVEL": "WARNING",
            **{f"{s.upper()}_DATABASE_URL": ctx.urls[s] for s in SERVICES}}
@@ -310,7 +302,7 @@ def run(ctx) -> None:
         for name, process in processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"bench_pipeline: {name} exited ({process.returncode})")
-            rss = _peak_rss_mb(process.pid)
+            rss = peak_rss_mb(process.pid)
             bench_line(f"rss_{name}", rss, "MB", RSS_GOAL, f"≤{RSS_GOAL}MB", rss <= RSS_GOAL)
     except Exception:
         log.flush()

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
@@ -55,17 +56,45 @@ def step(title: str):
 
 
 class Year:
-    def __init__(self, rpc, amqp_uri: str, var, out, small: bool, seed: int):
-        self.rpc, self.amqp_uri, self.var, self.out = rpc, amqp_uri, var, out
-        self.small, self.rng = small, random.Random(seed)
-        self.clock_file = var / "clock"
+    def __init__(self, rpc, amqp_uri: str, var, small: bool, seed: int, clock_file=None):
+        self.rpc, self.amqp_uri, self.var = rpc, amqp_uri, var
+        self.small, self.seed, self.rng = small, seed, random.Random(seed)
+        self.clock_file = clock_file   # None: the services keep real time (`peixun seed`)
         self.counts = defaultdict(int)
         self.platform = None      # the live platform's process, once the first week needs it
+        self.looking = None       # the connection that watches queue depths
         self.due: list[tuple] = []   # corrections to make when the clock reaches them
         self.weeks_run = 0
+        self.spent = defaultdict(float)   # seconds per part of the weeks, printed at the end
+
+    @contextmanager
+    def timed(self, part: str):
+        started = time.monotonic()
+        yield
+        self.spent[part] += time.monotonic() - started
 
     def at(self, moment: datetime) -> None:
-        clock.set_simulated(self.clock_file, moment)
+        if self.clock_file is not None:
+            clock.set_simulated(self.clock_file, moment)
+
+    def prepare(self, district) -> plans.YearPlan:
+        """The district loaded, the year's classes scheduled and published, the committees'
+        nominations made: where the demo's year begins, and all `peixun seed` does."""
+        # The article's yearly targets, scaled to the district: 4,000 secretaries'
+        # person-times for 4,000 secretaries, 20,000 members' for 60,000 members.
+        self.targets = (len(district.secretaries()), len(district.members) // 3)
+        self.load_district(district)
+        with step("seed the catalogue and plan the year"):
+            year_plan = plans.plan_year(district, self.catalogue(),
+                                        scale=0.1 if self.small else 1.0, seed=self.seed)
+        with step(f"schedule and publish {len(year_plan.classes)} classes, "
+                  f"{sum(len(c.sessions) for c in year_plan.classes)} sessions"):
+            self.at(datetime(YEAR, 1, 12, 10, tzinfo=SHANGHAI))
+            self.schedule(year_plan)
+        with step("committees nominate"):
+            self.at(datetime(YEAR, 2, 2, 10, tzinfo=SHANGHAI))
+            self.nominate(year_plan)
+        return year_plan
 
     # -- the district ---------------------------------------------------------------------------
 
@@ -129,16 +158,28 @@ class Year:
         return created
 
     def nominate(self, year_plan) -> None:
+        """Each class's nominations in order (offline first, a thousand people a call), eight
+        classes at a time: the committees nominate side by side, and what one class decides
+        never depends on another's."""
         last = year_plan.classes[-1]
         self.wait(lambda: self._known(last.class_id), "enrollment to hear of every class")
-        with click.progressbar(year_plan.classes, label="  nominations", file=sys.stdout) as bar:
-            for planned in bar:
-                for mode, people in (("offline", planned.offline), ("online", planned.online)):
-                    for chunk in range(0, len(people), 1000):
-                        answer = self.rpc.enrollment.nominate(planned.class_id, {
-                            "member_nos": people[chunk:chunk + 1000], "mode": mode})
+        with click.progressbar(length=len(year_plan.classes), label="  nominations",
+                               file=sys.stdout) as bar:
+            for first in range(0, len(year_plan.classes), 8):
+                group = year_plan.classes[first:first + 8]
+                calls = [[(planned.class_id, {"member_nos": people[chunk:chunk + 1000],
+                                              "mode": mode})
+                          for mode, people in (("offline", planned.offline),
+                                               ("online", planned.online))
+                          for chunk in range(0, len(people), 1000)] for planned in group]
+                for round_ in range(max(map(len, calls))):
+                    replies = [self.rpc.enrollment.nominate.call_async(*of_class[round_])
+                               for of_class in calls if round_ < len(of_class)]
+                    for reply in replies:
+                        answer = reply.result()
                         self.counts["enrolled"] += len(answer["enrolled"])
                         self.counts["refused"] += len(answer["refused"])
+                bar.update(len(group))
 
     def _known(self, class_id: str) -> bool:
         try:
@@ -157,70 +198,95 @@ class Year:
         with click.progressbar(sorted(weeks.items()), label="  weeks", file=sys.stdout) as bar:
             for _, held in bar:
                 self.run_week(held)
+        say("  " + ", ".join(f"{part} {seconds:.1f}s" for part, seconds in self.spent.items()))
         self.run_corrections(max(s.ends_at for _, s in year_plan.sessions()) + timedelta(days=9))
 
     def run_week(self, held) -> None:
+        """The week's sessions: check-ins at the school and the live platform's viewing reports
+        go out session by session without waiting for each answer (the school's devices and the
+        platform do not wait for one another either); once enrollment has taken in the week's
+        viewings, scheduling completes the sessions."""
         self.run_corrections(min(s.starts_at for _, s in held) - timedelta(hours=1))
-        viewings = []
-        for planned, session in held:
-            self.at(session.starts_at - timedelta(minutes=30))
-            entries = []
-            for member_no in planned.offline:
-                roll = self.rng.random()
-                if roll < 0.90:
-                    late = timedelta(minutes=self.rng.randint(-25, 10))
-                    if roll < 0.0005:   # a badge scanned long after the session: flagged
-                        late = timedelta(hours=6)
-                    entries.append({"member_no": member_no, "status": "present",
-                                    "at": (session.starts_at + late).isoformat()})
-                elif roll < 0.94:
-                    entries.append({"member_no": member_no, "status": "leave", "at": None})
-            for chunk in range(0, len(entries), 5000):
-                answer = self.rpc.enrollment.check_in_batch(
+        checking_in, viewings = [], 0
+        with self.timed("check-ins and viewings sent"):
+            for planned, session in held:
+                self.at(session.starts_at - timedelta(minutes=30))
+                entries = self.check_ins(planned, session)
+                checking_in += [self.rpc.enrollment.check_in_batch.call_async(
                     session.session_id, {"entries": entries[chunk:chunk + 5000]})
-                self.counts["check_ins"] += answer["recorded"]
-            minutes = (session.ends_at - session.starts_at).total_seconds() / 60
-            for member_no in planned.online:
-                roll = self.rng.random()
-                if roll < 0.85:         # watched it through, sometimes on two devices
-                    first = round(minutes * self.rng.uniform(0.45, 0.6))
-                    viewings.append((session.session_id, member_no, first))
-                    viewings.append((session.session_id, member_no, round(minutes) - first))
-                elif roll < 0.95:       # dropped out early
-                    viewings.append((session.session_id, member_no,
-                                     round(minutes * self.rng.uniform(0.1, 0.7))))
-            if self.rng.random() < 0.02:  # someone watching who was never enrolled: flagged
-                viewings.append((session.session_id, "3101299999999", round(minutes)))
-        week_end = max(s.ends_at for _, s in held) + timedelta(hours=1)
-        self.at(week_end)
-        self.publish_viewings(viewings)
-        self.wait_for_queues(("evt-live_platform-viewer_attended--enrollment",))
-        for _, session in sorted(held, key=lambda pair: pair[1].starts_at):
-            self.rpc.scheduling.complete_session(session.session_id)
-            self.counts["sessions"] += 1
+                    for chunk in range(0, len(entries), 5000)]
+                viewings += self.send_viewings(planned, session)
+        with self.timed("check-ins answered"):
+            for reply in checking_in:
+                self.counts["check_ins"] += reply.result()["recorded"]
+        self.at(max(s.ends_at for _, s in held) + timedelta(hours=1))
+        with self.timed("viewings confirmed"):
+            self.flush_viewings(viewings)
+        with self.timed("viewings consumed"):
+            self.wait_for_queues(("evt-live_platform-viewer_attended--enrollment",),
+                                 outboxes=False)
+        with self.timed("sessions completed"):
+            completing = [self.rpc.scheduling.complete_session.call_async(session.session_id)
+                          for _, session in sorted(held, key=lambda pair: pair[1].starts_at)]
+            for reply in completing:
+                reply.result()
+                self.counts["sessions"] += 1
         self.plan_corrections(held)
 
-    def publish_viewings(self, viewings) -> None:
-        """Hand the week's viewings to the live platform's own process and wait for its
-        confirms."""
+    def check_ins(self, planned, session) -> list[dict]:
+        entries = []
+        for member_no in planned.offline:
+            roll = self.rng.random()
+            if roll < 0.90:
+                late = timedelta(minutes=self.rng.randint(-25, 10))
+                if roll < 0.0005:   # a badge scanned long after the session: flagged
+                    late = timedelta(hours=6)
+                entries.append({"member_no": member_no, "status": "present",
+                                "at": (session.starts_at + late).isoformat()})
+            elif roll < 0.94:
+                entries.append({"member_no": member_no, "status": "leave", "at": None})
+        return entries
+
+    def send_viewings(self, planned, session) -> int:
+        """The session's viewing reports, handed to the live platform's own process (another
+        system: its own process, sharing only the contract and the broker)."""
         if self.platform is None:
-            # Another system: its own process, sharing only the contract and the broker.
             self.platform = subprocess.Popen(
                 [sys.executable, "-m", "demo.live_platform"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, cwd=config.ROOT,
                 env={**os.environ, "AMQP_URI": self.amqp_uri})
-        for session_id, member_no, minutes in viewings:
-            self.platform.stdin.write(json.dumps({"session_id": session_id,
-                                                  "member_no": member_no,
-                                                  "watched_minutes": minutes}) + "\n")
+        viewings = []
+        minutes = (session.ends_at - session.starts_at).total_seconds() / 60
+        for member_no in planned.online:
+            roll = self.rng.random()
+            if roll < 0.85:         # watched it through, sometimes on two devices
+                first = round(minutes * self.rng.uniform(0.45, 0.6))
+                viewings.append((member_no, first))
+                viewings.append((member_no, round(minutes) - first))
+            elif roll < 0.95:       # dropped out early
+                viewings.append((member_no, round(minutes * self.rng.uniform(0.1, 0.7))))
+        if self.rng.random() < 0.02:  # someone watching who was never enrolled: flagged
+            viewings.append(("3101299999999", round(minutes)))
+        self.platform.stdin.write("".join(
+            json.dumps({"session_id": session.session_id, "member_no": member_no,
+                        "watched_minutes": watched}) + "\n" for member_no, watched in viewings))
+        self.platform.stdin.flush()
+        return len(viewings)
+
+    def flush_viewings(self, sent: int) -> None:
+        """Until the live platform has the broker's confirms for everything sent to it."""
+        if self.platform is None:
+            return
         self.platform.stdin.write("FLUSH\n")
         self.platform.stdin.flush()
         answer = self.platform.stdout.readline()
         if not answer.startswith("published"):
             raise RuntimeError("the live platform stopped")
-        self.counts["viewings"] += len(viewings)
+        self.counts["viewings"] += sent
 
     def close(self) -> None:
+        if self.looking is not None:
+            self.looking.release()
         if self.platform is not None:
             self.platform.stdin.close()
             self.platform.wait(timeout=30)
@@ -298,58 +364,71 @@ class Year:
                 raise RuntimeError(f"timed out waiting for {what}")
             time.sleep(0.2)
 
-    def queue_depth(self, names) -> int:
-        with Connection(self.amqp_uri) as connection:
-            channel = connection.channel()
-            return sum(channel.queue_declare(name, passive=True)[1] for name in names)
-
-    def wait_for_queues(self, names=None) -> None:
-        """Until the named consumer queues (default: all), their retry queues and every
-        outbox have stayed empty for three looks in a row."""
+    def wait_for_queues(self, names=None, outboxes: bool = True) -> None:
+        """Until the named consumer queues (default: all) and their retry queues, and every
+        outbox unless told not to look, have stayed empty for three looks in a row."""
         names = names or [q.name for q in topology.all_queues()
                           if q.name != topology.DEAD_LETTER_QUEUE and not q.name.endswith(".retry")]
         names = [n for name in names for n in (name, topology.retry_queue_name(name))]
+        if self.looking is None:
+            self.looking = Connection(self.amqp_uri)
+        channel = self.looking.default_channel
         quiet = 0
         deadline = time.monotonic() + 600
         while quiet < 3:
-            pending = self.queue_depth(names) + sum(
-                getattr(self.rpc, s).health().get("outbox_pending", 0)
-                for s in ("scheduling", "enrollment", "reporting"))
+            pending = sum(channel.queue_declare(name, passive=True)[1] for name in names)
+            if outboxes and not pending:
+                pending = sum(getattr(self.rpc, s).health().get("outbox_pending", 0)
+                              for s in ("scheduling", "enrollment", "reporting"))
             quiet = quiet + 1 if pending == 0 else 0
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{pending} events still waiting after ten minutes")
-            time.sleep(0.15)
+            time.sleep(0.05)
 
-    def pull(self, name: str, params: dict, fmt: str) -> bytes:
+    def pull(self, out, name: str, params: dict, fmt: str) -> bytes:
         answer = self.rpc.reporting.report(name, params, fmt)
         content = base64.b64decode(answer["content_b64"])
-        (self.out / answer["file_name"]).write_bytes(content)
+        (out / answer["file_name"]).write_bytes(content)
         return content
 
-    def pull_reports(self, year_plan, district) -> dict:
+    def pull_reports(self, out, year_plan, district) -> dict:
         summary = None
         for name in REPORTS:
             for fmt in FORMATS:
-                content = self.pull(name, {"year": YEAR}, fmt)
+                content = self.pull(out, name, {"year": YEAR}, fmt)
                 if name == "annual-summary" and fmt == "json":
                     summary = json.loads(content)
-        self.pull("annual-summary", {"year": YEAR}, "png")
+        self.pull(out, "annual-summary", {"year": YEAR}, "png")
         for planned in year_plan.classes[:3] + year_plan.classes[-2:]:
             for name in ("class-record", "class-plan"):
                 for fmt in FORMATS:
-                    self.pull(name, {"class_id": planned.class_id}, fmt)
+                    self.pull(out, name, {"class_id": planned.class_id}, fmt)
         secretary = district.secretaries()[0].member_no
         for fmt in FORMATS:
-            self.pull("personal-archive", {"member_no": secretary, "year": YEAR}, fmt)
+            self.pull(out, "personal-archive", {"member_no": secretary, "year": YEAR}, fmt)
         return summary
 
 
+@dataclass
+class YearRun:
+    """What `make bench` reads of a demo year."""
+
+    agreed: bool                    # reporting's figures agree with enrollment's and themselves
+    seconds: float                  # end to end, services started to services stopped
+    peak_rss_mb: dict[str, float]   # each service's peak resident memory
+
+
 def main(small: bool = False, seed: int = 2026) -> int:
+    return 0 if run(small, seed).agreed else 1
+
+
+def run(small: bool = False, seed: int = 2026, out=None) -> YearRun:
+    """The year, with the reports written to `out` (default: out/ at the top of the tree)."""
     started = time.monotonic()
     var = config.var_dir() / "demo"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    out = config.ROOT / "out"
+    out = out or config.ROOT / "out"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     clock_file = var / "clock"
@@ -366,21 +445,8 @@ def main(small: bool = False, seed: int = 2026) -> int:
             with step("start scheduling, enrollment, reporting, gateway"):
                 processes.wait_healthy(config.SERVICES, amqp_uri, running, timeout=120)
             with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=300) as rpc:
-                year = Year(rpc, amqp_uri, var, out, small, seed)
-                # The article's yearly targets, scaled to the district: 4,000 secretaries'
-                # person-times for 4,000 secretaries, 20,000 members' for 60,000 members.
-                year.targets = (len(district.secretaries()), len(district.members) // 3)
-                year.load_district(district)
-                with step("seed the catalogue and plan the year"):
-                    year_plan = plans.plan_year(district, year.catalogue(),
-                                                scale=0.1 if small else 1.0, seed=seed)
-                with step(f"schedule and publish {len(year_plan.classes)} classes, "
-                          f"{sum(len(c.sessions) for c in year_plan.classes)} sessions"):
-                    year.at(datetime(YEAR, 1, 12, 10, tzinfo=SHANGHAI))
-                    year.schedule(year_plan)
-                with step("committees nominate"):
-                    year.at(datetime(YEAR, 2, 2, 10, tzinfo=SHANGHAI))
-                    year.nominate(year_plan)
+                year = Year(rpc, amqp_uri, var, small, seed, clock_file=clock_file)
+                year_plan = year.prepare(district)
                 with step("run the year week by week"):
                     year.run_weeks(year_plan)
                 with step("file plans and training records (备案)"):
@@ -389,14 +455,45 @@ def main(small: bool = False, seed: int = 2026) -> int:
                     year.at(datetime(YEAR, 12, 31, 18, tzinfo=SHANGHAI))
                     year.wait_for_queues()
                 with step("pull the reports into out/"):
-                    summary = year.pull_reports(year_plan, district)
+                    summary = year.pull_reports(out, year_plan, district)
                 year.close()
                 agreed = headline(summary, year.counts, completed_enrolments(rpc, year_plan),
                                   out)
+            peak = {name: processes.peak_rss_mb(p.pid) for name, p in running.items()}
+            say("peak memory: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in peak.items()))
         finally:
             processes.stop(running)
-    say(f"done in {time.monotonic() - started:.0f}s; every service stopped")
-    return 0 if agreed else 1
+    seconds = time.monotonic() - started
+    say(f"done in {seconds:.0f}s; every service stopped")
+    return YearRun(agreed, seconds, peak)
+
+
+def seed(small: bool = False, seed: int = 2026) -> int:
+    """`peixun seed`: the district and the year's plan, nominations made, into services that
+    are already running (`make run`), on their real clock and with nothing completed, so that
+    people can explore it through the API and the admin pages."""
+    amqp_uri = config.amqp_uri()
+    try:
+        processes.wait_healthy(("scheduling", "enrollment", "reporting"), amqp_uri, timeout=10)
+    except RuntimeError as exc:
+        click.echo(f"{exc}: start the services first (`make run`)", err=True)
+        return 1
+    var = config.var_dir() / "seed"
+    var.mkdir(parents=True, exist_ok=True)
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=300) as rpc:
+        if rpc.scheduling.list_classes(year=YEAR, per_page=1)["total"]:
+            click.echo(f"{YEAR} already has classes: peixun seed loads an empty system only",
+                       err=True)
+            return 1
+        district = districts.small() if small else districts.generate(seed=seed)
+        year = Year(rpc, amqp_uri, var, small, seed)
+        year_plan = year.prepare(district)
+    say(f"seeded {YEAR}: {len(district.orgs)} organisations, {len(district.members)} members, "
+        f"{len(year_plan.classes)} classes, {year.counts['enrolled']} enrolments; "
+        "nothing is completed yet")
+    say("explore it: `peixun token create --role district_admin`, then "
+        f"http://localhost:{config.http_port()}/admin or /api/v1/docs")
+    return 0
 
 
 def completed_enrolments(rpc, year_plan) -> int:

@@ -127,6 +127,18 @@ def demo(small, seed):
 
 
 @main.command()
+@click.option("--small", is_flag=True, help="A tiny district instead of the full one.")
+@click.option("--seed", "random_seed", default=2026, show_default=True,
+              help="The district's random seed.")
+def seed(small, random_seed):
+    """Load a district and schedule its year into the running services (`make run`), nothing
+    completed, to explore through the API and the admin pages."""
+    from demo import year
+
+    sys.exit(year.seed(small=small, seed=random_seed))
+
+
+@main.command()
 @click.argument("only", nargs=-1)
 def bench(only):
     """Run the benchmarks (all, or the named bench_* modules), each beside its baseline."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, exists, func, insert, literal, select, tuple_
+from sqlalchemy import and_, exists, func, insert, literal, select
 
 from services.kit.errors import DomainError, InvalidInput, RetryLater
 
@@ -28,7 +28,7 @@ from .models import (
     TrainingSession,
     ViewingReport,
 )
-from .sql import insert_returning, insert_rows, utcnow
+from .sql import insert_returning, insert_rows, pairs_in, utcnow
 
 STATUSES = ("present", "online", "leave", "absent")
 
@@ -274,8 +274,8 @@ def record_viewing(session, reports: list[dict], emit, now: datetime | None = No
         raise RetryLater(f"session {sorted(missing)[0]} is not known yet")
     pairs = {(sessions[r["session_id"]].class_id, r["member_no"]) for r in reports}
     enrolments = {(e.class_id, e.member_no): e for e in session.execute(
-        select(Enrollment.__table__).where(tuple_(Enrollment.class_id, Enrollment.member_no)
-                                           .in_(list(pairs))))}
+        select(Enrollment.__table__).where(pairs_in(Enrollment.class_id, Enrollment.member_no,
+                                                     pairs)))}
     orgs = dict(session.execute(select(Member.member_no, Member.org_code).where(
         Member.member_no.in_({r["member_no"] for r in reports}))).all())
 
@@ -311,13 +311,13 @@ def _online_from_reports(session, sessions, touched: dict, emit, now) -> int:
     totals = dict(((s, m), w) for s, m, w in session.execute(
         select(ViewingReport.session_id, ViewingReport.member_no,
                func.sum(ViewingReport.watched_minutes))
-        .where(tuple_(ViewingReport.session_id, ViewingReport.member_no).in_(list(touched)))
+        .where(pairs_in(ViewingReport.session_id, ViewingReport.member_no, touched))
         .group_by(ViewingReport.session_id, ViewingReport.member_no)).all())
     current = {(s, e): st for e, s, st in session.execute(
         select(CurrentAttendance.enrollment_id, CurrentAttendance.session_id,
                CurrentAttendance.status)
-        .where(tuple_(CurrentAttendance.enrollment_id, CurrentAttendance.session_id).in_(
-            [(e.enrollment_id, s) for (s, _m), e in touched.items()]))).all()}
+        .where(pairs_in(CurrentAttendance.enrollment_id, CurrentAttendance.session_id,
+                        [(e.enrollment_id, s) for (s, _m), e in touched.items()]))).all()}
     rows, changes = [], []
     for (session_id, member_no), enrolment in touched.items():
         training_session = sessions[session_id]

@@ -161,7 +161,8 @@ class CurrentAttendance(Base):
 
     __tablename__ = "attendance_current"
     __table_args__ = (Index("ix_attendance_current_member", "member_no", "status"),
-                      Index("ix_attendance_current_session", "session_id"))
+                      Index("ix_attendance_current_session", "session_id"),
+                      Index("ix_attendance_current_class", "class_id", "status"))
 
     enrollment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)

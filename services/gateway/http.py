@@ -21,16 +21,18 @@ class Http(HttpRequestHandler):
     `created`: True for 201, or the tuple of success statuses when the route answers either
     (`(200, 201)`). `body_required=False`: the body may be left out. `page=True`: the answer
     is a page, `{items, total, page, per_page}`. `path={name: json_schema}`: what a path
-    parameter may be (a string by default)."""
+    parameter may be (a string by default). `document=False`: not part of the API (the admin
+    pages), so left out of the OpenAPI document."""
 
     def __init__(self, method, url, *, body=None, query=None, produces=None, created=False,
                  public=False, tag=None, body_required=True, page=False, path=None,
-                 **kwargs):
+                 document=True, **kwargs):
         kwargs.setdefault("expected_exceptions", (DomainError,))
         super().__init__(method, url, **kwargs)
         self.body, self.query, self.produces = body, query, produces
         self.created, self.public, self.tag = created, public, tag
         self.body_required, self.page, self.path = body_required, page, path
+        self.document = document
 
     @property
     def success_statuses(self) -> tuple[int, ...]:

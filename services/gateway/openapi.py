@@ -48,9 +48,10 @@ SUCCESS = {200: "success", 201: "created"}
 
 
 def routes(service_cls):
+    """The documented routes: every Http entrypoint but the pages (`document=False`)."""
     for _name, member in inspect.getmembers(service_cls):
         for entrypoint in getattr(member, "nameko_entrypoints", ()):
-            if isinstance(entrypoint, Http):
+            if isinstance(entrypoint, Http) and entrypoint.document:
                 yield member, entrypoint
 
 

@@ -9,13 +9,14 @@ from services.kit.rpc import RpcTimeout
 from .http import http, json_response
 from .routes.docs import DocsRoutes
 from .routes.enrollment import EnrollmentRoutes
+from .routes.pages import PagesRoutes
 from .routes.reporting import ReportingRoutes
 from .routes.scheduling import SchedulingRoutes
 
 HEALTH_TIMEOUT = 3.0
 
 
-class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes):
+class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes, PagesRoutes):
     name = "gateway"
 
     scheduling_health = ServiceRpc("scheduling", timeout=HEALTH_TIMEOUT)

@@ -19,6 +19,18 @@ def popen_service(service: str, env: dict | None = None, stdout=None) -> subproc
                             stdout=stdout, stderr=subprocess.STDOUT if stdout else None)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (Linux's VmHWM), in MB; 0 where unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def stop(processes: dict[str, subprocess.Popen], timeout: float = 20.0) -> None:
     """SIGTERM (nameko lets in-flight workers finish), then SIGKILL what is left."""
     for process in processes.values():

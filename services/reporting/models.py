@@ -181,6 +181,9 @@ rp_state = Table(
     Column("replayed_at", DateTime(timezone=True)),
     Column("replayed_events", BigInteger),
     Column("rebuilding", Boolean, nullable=False),   # set while a replay has not finished
+    # A new random value with every batch of organisation_changed applied: reports keep the
+    # tree they built until it moves (with the generation, which a replay bumps).
+    Column("tree_version", BigInteger, nullable=False, server_default="0"),
 )
 
 report_file = Table(

@@ -11,6 +11,7 @@ cannot deadlock, and the vkey rule makes their order irrelevant). Until the last
 way, until one finishes. On SQLite (one writer) the rebuild is a single transaction.
 """
 
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def set_state(session, **values) -> None:
 def bump_generation(session, events: int) -> int:
     current = generation(session) + 1
     set_state(session, generation=current, replayed_at=datetime.now(UTC),
-              replayed_events=events, rebuilding=False)
+              replayed_events=events, rebuilding=False, tree_version=secrets.randbits(62))
     return current
 
 

@@ -3,7 +3,6 @@ totals, PDF with the Chinese font embedded, PNG charts."""
 
 import base64
 import io
-import shutil
 import subprocess
 
 import pytest
@@ -75,11 +74,6 @@ def test_class_record_xlsx_lists_sessions_and_participants_with_totals(db):
     assert people.max_row == 1 + 3 + 1
 
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                   reason="poppler-utils (pdftotext, pdffonts) not installed")
-
-
-@needs_poppler
 def test_pdf_embeds_the_cjk_font_and_its_text_holds_the_headings_and_figures(db, tmp_path):
     answer, content = pull(db, "annual-summary", "pdf", year=2026)
     assert content.startswith(b"%PDF")
@@ -98,7 +92,6 @@ def test_pdf_embeds_the_cjk_font_and_its_text_holds_the_headings_and_figures(db,
     assert answer["content_type"] == "application/pdf"
 
 
-@needs_poppler
 def test_class_record_pdf_names_the_sessions_and_counts(db, tmp_path):
     _, content = pull(db, "class-record", "pdf", class_id=uid("K1"))
     path = tmp_path / "record.pdf"

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from services.kit.errors import Forbidden, InvalidInput, NotFound
 from services.reporting import filing, store
-from services.reporting.reports import REPORTS
+from services.reporting.reports import REPORTS, common
 from tests.unit.test_reporting_district import load, small_district, sqlite_engine, uid
 
 
@@ -285,3 +285,21 @@ def test_coverage_follows_the_current_secretary_and_person_times_the_state_at_en
     assert summary["coverage"] == {"orgs": 4, "covered": 1, "rate": 0.25}
     committees = {c["committee_code"]: c["members"] for c in summary["by_committee"]}
     assert committees == {"C1": 2, "C2": 0}    # M1 still counts where they enrolled
+
+
+def test_reports_reuse_the_tree_until_an_organisation_changes(tmp_path):
+    district = small_district()
+    engine = sqlite_engine(tmp_path / "reporting.db")
+    load(engine, district.events)
+    with Session(engine) as db:
+        assert common.load_tree(db) is common.load_tree(db)     # built once, then kept
+        first = build(db, "annual-summary", year=2026)
+    assert {c["name"] for c in first["by_committee"]} == {"南桥镇党委", "区教育工作党委"}
+
+    district.events.clear()
+    district.org("C1", "南桥镇党委（更名）", "FX", "committee")
+    load(engine, district.events)
+    with Session(engine) as db:
+        renamed = build(db, "annual-summary", year=2026)
+    engine.dispose()
+    assert {c["name"] for c in renamed["by_committee"]} == {"南桥镇党委（更名）", "区教育工作党委"}

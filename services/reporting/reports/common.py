@@ -7,7 +7,7 @@ from services.contracts.fields import UUID_PATTERN
 from services.kit.errors import NotFound
 
 from .. import domain as d
-from ..models import rp_class, rp_org, rp_session
+from ..models import rp_class, rp_org, rp_session, rp_state
 
 
 class ParamsSchema(Schema):
@@ -27,11 +27,23 @@ def class_id_field(**kw):
     return fields.String(validate=validate.Regexp(UUID_PATTERN, error="Not a valid UUID."), **kw)
 
 
+_tree: tuple[tuple, d.OrgTree] | None = None   # the last tree built, with its version
+
+
 def load_tree(db) -> d.OrgTree:
+    """The organisation tree, built again only when organisation_changed events (or a replay)
+    moved it since the last build: building 4,000 organisations was a quarter of a filing."""
+    global _tree
+    version = tuple(db.execute(select(rp_state.c.generation, rp_state.c.tree_version)
+                               .where(rp_state.c.id == 1)).one_or_none() or ())
+    if _tree is not None and version and _tree[0] == version:
+        return _tree[1]
     rows = db.execute(select(rp_org.c.org_code, rp_org.c.name, rp_org.c.parent_code,
                              rp_org.c.kind, rp_org.c.sector,
                              rp_org.c.secretary_member_no)).all()
-    return d.OrgTree.build(d.Org(*row) for row in rows)
+    tree = d.OrgTree.build(d.Org(*row) for row in rows)
+    _tree = (version, tree)
+    return tree
 
 
 def load_class(db, class_id: str):

@@ -1,0 +1,382 @@
+"""The admin pages (DESIGN §4): the year at a glance with charts, class records, the filing inbox
+of a superior organisation. Server-rendered HTML under /admin, left out of the OpenAPI document.
+
+Signing in: the admin pastes a token made by `peixun token create` into /admin/login; the
+gateway checks it as the API does and keeps it in an HttpOnly, SameSite=Strict cookie limited to
+/admin (a Bearer header works too). Downloads are served under /admin as well, so the cookie
+never has to reach /api/v1. A state-changing form also carries a CSRF token: an HMAC of the
+signed-in token, which only its holder's pages can show. Scope is the API's: a district_admin
+sees everything; a committee_admin or org_admin what reporting's `within` limits to its subtree
+and the inbox of its own organisation; other roles get 403.
+"""
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+
+import eventlet
+from werkzeug.wrappers import Response
+
+from services.kit.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from services.reporting import domain as reporting_domain
+
+from .. import auth, problems
+from ..http import http
+from ..pages import views
+from .base import RoutesBase
+from .reporting import ADMINS, file_response
+
+COOKIE = "peixun_admin"
+COOKIE_PATH = "/admin"
+SIGNED_IN_FOR = 12 * 3600            # seconds; then the admin pastes the token again
+MAX_FORM = 64 * 1024
+CLASSES_PER_PAGE = 100
+SCHEDULING_PAGE = 200                # scheduling's largest page
+SCHEDULING_PAGES = 50                # at most 10,000 classes a year on the list
+INBOX_PER_PAGE = 50
+CODE = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+DOWNLOADS = {"annual-summary": ("xlsx", "pdf", "csv", "png", "json"),
+             "class-record": ("pdf", "xlsx", "csv", "json"),
+             "document": ("pdf", "xlsx", "csv", "json")}
+SECURITY_HEADERS = {
+    # No script, no frame, no request elsewhere: a page is its own HTML and inline style.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def csrf_token(token: str) -> str:
+    """What a page's forms carry: keyed by the signed-in token, so that only a page served to
+    its holder can show it, and every gateway replica computes the same without a secret."""
+    return hmac.new(token.encode(), b"peixun admin form", hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: auth.Principal
+    cookie_token: str | None         # None: signed in by a Bearer header, which no site forges
+
+    @property
+    def within(self) -> str | None:
+        return None if self.principal.role == "district_admin" else self.principal.org_code
+
+    @property
+    def who(self) -> str:
+        return f"{self.principal.role}:{self.principal.org_code or '-'}"
+
+    @property
+    def csrf(self) -> str:
+        return csrf_token(self.cookie_token) if self.cookie_token else ""
+
+
+def html(markup, status: int = 200) -> Response:
+    return Response(str(markup), status=status, mimetype="text/html", headers=SECURITY_HEADERS)
+
+
+def redirect(location: str) -> Response:
+    return Response(status=303, headers={"Location": location, **SECURITY_HEADERS})
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: only a page of this site's /admin."""
+    if value and value.startswith("/admin") and not any(c in value for c in "\\\r\n"):
+        return value
+    return "/admin"
+
+
+def form(request) -> dict:
+    request.max_content_length = MAX_FORM
+    return request.form.to_dict()
+
+
+def year_of(args) -> int:
+    """`?year=`, by default this year in Asia/Shanghai (the services' clock)."""
+    value = args.get("year") or reporting_domain.today().year
+    try:
+        year = int(value)
+    except ValueError:
+        raise InvalidInput("year is not a number", errors={"year": ["年度应为数字"]}) from None
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("year out of range", errors={"year": ["年度应在 2000–2100 之间"]})
+    return year
+
+
+def code_of(args, name: str = "org_code") -> str | None:
+    value = (args.get(name) or "").strip()
+    if value and not CODE.match(value):
+        raise InvalidInput(f"{name} is not an organisation code",
+                           errors={name: ["组织编码只含字母、数字和 _ . -"]})
+    return value or None
+
+
+def positive(args, name: str = "page") -> int:
+    try:
+        value = int(args.get(name) or 1)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidInput(f"{name} is not a page", errors={name: ["页码应为正整数"]})
+    return value
+
+
+def chosen(args, allowed, default: str, name: str = "format") -> str:
+    value = args.get(name) or default
+    if value not in allowed:
+        raise InvalidInput(f"unknown {name}", errors={name: [f"可选：{'、'.join(allowed)}"]})
+    return value
+
+
+def page(handler):
+    """A page's answer whatever happens: not signed in goes to the sign-in page (303); any other
+    failure is an HTML page with the status and detail the API's error map gives it."""
+    @functools.wraps(handler)
+    def answer(self, request, *args, **kwargs):
+        try:
+            return handler(self, request, *args, **kwargs)
+        except Unauthorized:
+            path = request.path + (f"?{request.query_string.decode()}"
+                                   if request.query_string else "")
+            response = redirect(views.url("/admin/login", next=safe_next(path)))
+            if COOKIE in request.cookies:   # a token since removed: forget it
+                response.delete_cookie(COOKIE, path=COOKIE_PATH)
+            return response
+        except Exception as exc:  # noqa: BLE001 - every failure is a page, via the one error map
+            problem = problems.from_exception(exc)
+            body = json.loads(problem.get_data())
+            return html(views.error(problem.status_code, body["detail"], body.get("errors")),
+                        status=problem.status_code)
+    return answer
+
+
+class PagesRoutes(RoutesBase):
+    # The route mixins share one class: these helpers are named page_* so that none of them
+    # stands in for another mixin's method of the same name.
+
+    # -- who is asking ------------------------------------------------------------------------
+
+    def page_caller(self, request) -> Caller:
+        """The signed-in admin, from the Bearer header or else the page cookie."""
+        header = request.headers.get("Authorization")
+        cookie = None if header else request.cookies.get(COOKIE)
+        principal = auth.authenticate(self.db, header or (f"Bearer {cookie}" if cookie else None))
+        principal.require(*ADMINS)
+        return Caller(principal, cookie)
+
+    def page_form(self, request) -> tuple[Caller, dict]:
+        """A form sent by one of our pages: with the cookie, its CSRF token must match."""
+        caller = self.page_caller(request)
+        fields = form(request)
+        if caller.cookie_token is not None and not hmac.compare_digest(
+                fields.get("csrf", ""), caller.csrf):
+            raise Forbidden("the form's CSRF token is missing or wrong; reload the page",
+                            rule="csrf")
+        return caller, fields
+
+    def page_report(self, name: str, params: dict, within: str | None) -> dict:
+        answer = self.reporting.report(name, params, "json", within)
+        return json.loads(base64.b64decode(answer["content_b64"]))
+
+    def page_organisations(self, codes) -> dict[str, dict | None]:
+        """Organisations by code from enrollment (None where it knows none), asked at once."""
+        def one(code):
+            try:
+                return code, self.enrollment.get_organisation(code)
+            except NotFound:
+                return code, None
+        return dict(eventlet.GreenPool(10).imap(one, sorted({c for c in codes if c})))
+
+    def page_reach(self, caller: Caller, organisers) -> tuple[dict[str, bool], dict]:
+        """Whose classes the caller may open, and the organisers' records: a district_admin
+        anyone's; a subtree admin the classes organised in its subtree, or above it (reporting
+        then shows only its own people, as the API's class record does), not a neighbour's."""
+        organisers = set(organisers)
+        orgs = self.page_organisations(organisers | ({caller.within} if caller.within else set()))
+        if caller.within is None:
+            return dict.fromkeys(organisers, True), orgs
+        above = (orgs.get(caller.within) or {}).get("ancestors", [])
+        return {code: orgs.get(code) is not None and (caller.within in orgs[code]["ancestors"]
+                                                      or code in above)
+                for code in organisers}, orgs
+
+    def page_class_in_reach(self, caller: Caller, class_id: str) -> None:
+        if caller.within is None:
+            return
+        organiser = self.scheduling.organiser_of(class_id=class_id)["organiser_org_code"]
+        if not self.page_reach(caller, [organiser])[0][organiser]:
+            raise Forbidden(f"class {class_id} is organised outside your organisation's "
+                            "subtree", rule="subtree")
+
+    # -- signing in ---------------------------------------------------------------------------
+
+    @http("GET", "/admin/login", document=False)
+    @page
+    def admin_login_form(self, request):
+        return html(views.login(safe_next(request.args.get("next"))))
+
+    @http("POST", "/admin/login", document=False)
+    @page
+    def admin_login(self, request):
+        fields = form(request)
+        token, next_path = fields.get("token", "").strip(), safe_next(fields.get("next"))
+        try:
+            principal = auth.authenticate(self.db, f"Bearer {token}")
+        except Unauthorized:
+            return html(views.login(next_path, "令牌无效或已被收回，请检查后重新粘贴。"),
+                        status=401)
+        if principal.role not in ADMINS:
+            return html(views.login(next_path, f"{principal.role} 角色的令牌不能使用管理页面，"
+                                               "请使用管理员令牌。"), status=403)
+        response = redirect(next_path)
+        # Secure whenever the browser came over HTTPS, here or at a proxy in front.
+        secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+        response.set_cookie(COOKIE, token, max_age=SIGNED_IN_FOR, path=COOKIE_PATH,
+                            httponly=True, samesite="Strict", secure=secure)
+        return response
+
+    @http("POST", "/admin/logout", document=False)
+    @page
+    def admin_logout(self, request):
+        # Only forgets the browser's cookie; the token itself stays valid until removed.
+        response = redirect("/admin/login")
+        response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict")
+        return response
+
+    # -- the year at a glance -------------------------------------------------------------------
+
+    @http("GET", "/admin", document=False)
+    @page
+    def admin_glance(self, request):
+        caller = self.page_caller(request)
+        year, org_code = year_of(request.args), code_of(request.args)
+        params = {"year": year, **({"org_code": org_code} if org_code else {})}
+        data = self.page_report("annual-summary", params, caller.within)
+        return html(views.glance(data, caller.principal, org_code))
+
+    @http("GET", "/admin/annual-summary", document=False)
+    @page
+    def admin_annual_summary_file(self, request):
+        caller = self.page_caller(request)
+        fmt = chosen(request.args, DOWNLOADS["annual-summary"], "xlsx")
+        org_code = code_of(request.args)
+        params = {"year": year_of(request.args), **({"org_code": org_code} if org_code else {})}
+        return file_response(self.reporting.report("annual-summary", params, fmt,
+                                                   caller.within))
+
+    # -- class records ----------------------------------------------------------------------
+
+    @http("GET", "/admin/classes", document=False)
+    @page
+    def admin_classes(self, request):
+        caller = self.page_caller(request)
+        query = {"year": year_of(request.args),
+                 "track": request.args.get("track") or None,
+                 "status": request.args.get("status") or None}
+        classes = self.page_year_classes(query)
+        reach, orgs = self.page_reach(caller, {c["organiser_org_code"] for c in classes})
+        classes = [c for c in classes if reach[c["organiser_org_code"]]]
+        names = {code: org["name"] for code, org in orgs.items() if org}
+        number = positive(request.args)
+        pages = max(1, -(-len(classes) // CLASSES_PER_PAGE))
+        shown = classes[(number - 1) * CLASSES_PER_PAGE:number * CLASSES_PER_PAGE]
+        return html(views.class_list(shown, names, caller.principal, query, number, pages,
+                                     len(classes)))
+
+    def page_year_classes(self, query: dict) -> list[dict]:
+        """Every published class of the year (drafts have no record yet), page by page."""
+        filters = {k: v for k, v in query.items() if v is not None}
+        classes = []
+        for number in range(1, SCHEDULING_PAGES + 1):
+            answer = self.scheduling.list_classes(**filters, page=number,
+                                                  per_page=SCHEDULING_PAGE,
+                                                  include_drafts=False)
+            classes += answer["items"]
+            if len(classes) >= answer["total"] or not answer["items"]:
+                break
+        return classes
+
+    @http("GET", "/admin/classes/<string:class_id>", document=False)
+    @page
+    def admin_class_record(self, request, class_id):
+        caller = self.page_caller(request)
+        self.page_class_in_reach(caller, class_id)
+        data = self.page_report("class-record", {"class_id": class_id}, caller.within)
+        return html(views.class_record_page(data, caller.principal))
+
+    @http("GET", "/admin/classes/<string:class_id>/class-record", document=False)
+    @page
+    def admin_class_record_file(self, request, class_id):
+        caller = self.page_caller(request)
+        fmt = chosen(request.args, DOWNLOADS["class-record"], "pdf")
+        self.page_class_in_reach(caller, class_id)
+        return file_response(self.reporting.report("class-record", {"class_id": class_id},
+                                                   fmt, caller.within))
+
+    # -- the filing inbox ---------------------------------------------------------------------
+
+    @http("GET", "/admin/filings", document=False)
+    @page
+    def admin_filings(self, request):
+        caller = self.page_caller(request)
+        status = chosen(request.args, tuple(views.INBOX_TABS), "filed", name="status")
+        org_code = self.page_inbox_of(caller, code_of(request.args))
+        answer = self.reporting.filing_inbox(org_code, status, positive(request.args),
+                                             INBOX_PER_PAGE)
+        items = answer["items"]
+        pool = eventlet.GreenPool(10)
+        titles = dict(pool.imap(self.page_class_title, sorted({f["class_id"] for f in items})))
+        orgs = self.page_organisations({f["org_code"] for f in items} | {org_code})
+        names = {code: org["name"] for code, org in orgs.items() if org}
+        notice = views.DONE.get(request.args.get("done", ""))
+        return html(views.inbox(answer, caller.principal, status, org_code, titles, names,
+                                caller.csrf, notice))
+
+    def page_inbox_of(self, caller: Caller, org_code: str | None) -> str | None:
+        """Whose inbox: a district_admin's choice (none: the district's own); anyone else's own
+        organisation, as the API's inbox."""
+        if caller.within is None:
+            return org_code
+        if org_code not in (None, caller.within):
+            raise Forbidden("you review what is addressed to your own organisation",
+                            rule="filing_reviewer")
+        return caller.within
+
+    def page_class_title(self, class_id: str) -> tuple[str, str | None]:
+        try:
+            return class_id, self.scheduling.get_class(class_id, include_drafts=False)["title"]
+        except NotFound:
+            return class_id, None
+
+    @http("GET", "/admin/filings/<string:filing_id>/document", document=False)
+    @page
+    def admin_filing_document(self, request, filing_id):
+        caller = self.page_caller(request)
+        fmt = chosen(request.args, DOWNLOADS["document"], "pdf")
+        return file_response(self.reporting.filing_document(filing_id, fmt, caller.within))
+
+    @http("POST", "/admin/filings/<string:filing_id>/acknowledge", document=False)
+    @page
+    def admin_acknowledge_filing(self, request, filing_id):
+        caller, fields = self.page_form(request)
+        self.reporting.acknowledge_filing(filing_id, caller.within, caller.who)
+        return redirect(self.page_back_to_inbox(fields, "acknowledged"))
+
+    @http("POST", "/admin/filings/<string:filing_id>/return", document=False)
+    @page
+    def admin_return_filing(self, request, filing_id):
+        caller, fields = self.page_form(request)
+        self.reporting.return_filing(filing_id, fields.get("reason", ""), caller.within,
+                                     caller.who)
+        return redirect(self.page_back_to_inbox(fields, "returned"))
+
+    @staticmethod
+    def page_back_to_inbox(fields: dict, done: str) -> str:
+        status = fields.get("status") if fields.get("status") in views.INBOX_TABS else "filed"
+        org_code = fields.get("org_code") if CODE.match(fields.get("org_code") or "") else None
+        return views.url("/admin/filings", status=status, org_code=org_code, done=done)

@@ -1,0 +1,120 @@
+"""The admin pages' building blocks without a broker: HTML that escapes whatever it is given, and
+bar charts drawn as SVG from a report's Chart."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from services.gateway import openapi
+from services.gateway.pages import charts, markup, views
+from services.gateway.routes.pages import csrf_token, safe_next
+from services.gateway.service import GatewayService
+from services.reporting.render.document import Chart, Column, Table
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse(svg_text: str) -> ET.Element:
+    return ET.fromstring(svg_text)
+
+
+def bars(root: ET.Element) -> list[ET.Element]:
+    return [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+
+
+def test_every_value_is_escaped_and_markup_is_not():
+    hostile = '<script>alert("x")</script>'
+    written = markup.el("td", hostile, title=hostile)
+    assert "<script>" not in written
+    assert written == ('<td title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;">'
+                       "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</td>")
+    assert markup.el("p", markup.el("b", "粗")) == "<p><b>粗</b></p>"
+    assert markup.el("input", name="year", value=2026, required=True) == \
+        '<input name="year" value="2026" required>'
+
+
+def test_a_report_table_keeps_its_columns_kinds_and_totals():
+    t = Table("按领域统计", [Column("label", "领域"), Column("total", "合计人次", "int"),
+                           Column("coverage", "覆盖率", "pct")],
+              [{"label": "村<i>", "total": 3, "coverage": 0.5}],
+              totals={"label": "合计", "total": 3, "coverage": 0.5})
+    written = markup.table(t)
+    assert "<caption>按领域统计</caption>" in written
+    assert "村&lt;i&gt;" in written and '<td class="num">50.0%</td>' in written
+    assert "<tfoot><tr><td>合计</td>" in written
+
+
+def test_bars_are_as_tall_as_their_values_on_a_nice_axis():
+    chart = Chart("各培训项目完成人次与目标", ["千名书记进党校", "万名党员进课堂"],
+                  {"完成人次": [30, 120], "目标人次": [40, 200]}, value_label="人次")
+    root = parse(charts.svg(chart))
+    assert root.tag == f"{SVG}svg" and root.get("role") == "img"
+    drawn = bars(root)
+    assert len(drawn) == 4
+    heights = {r.find(f"{SVG}title").text: float(r.get("height")) for r in drawn}
+    assert heights["万名党员进课堂 · 目标人次：200"] == pytest.approx(
+        heights["万名党员进课堂 · 完成人次：120"] * 200 / 120, abs=0.2)
+    assert heights["千名书记进党校 · 完成人次：30"] == pytest.approx(
+        heights["万名党员进课堂 · 完成人次：120"] / 4, abs=0.2)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "200" in texts and "完成人次" in texts and "目标人次" in texts   # values, legend
+    assert charts.scale(200, False) == (200, 50)
+    assert charts.scale(7, False) == (8, 2)
+    assert charts.scale(0, False) == (1, 1)
+    assert charts.scale(0.6, True) == (100, 25)
+
+
+def test_percentages_are_drawn_out_of_a_hundred():
+    chart = Chart("覆盖率", ["村", "居民区"], {"覆盖率": [0.5, 1.0]}, percent=True)
+    root = parse(charts.svg(chart))
+    heights = [float(r.get("height")) for r in bars(root)]
+    assert heights[1] == 2 * heights[0]
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "50.0%" in texts and "100%" in texts
+
+
+def test_horizontal_bars_put_the_first_category_at_the_bottom_and_cut_long_names():
+    long = "区国有资产监督管理委员会党委所属某某集团有限公司党委"
+    chart = Chart("各党(工)委参训人次", ["甲镇党委", long], {"书记班": [1, 2]}, kind="barh")
+    root = parse(charts.svg(chart))
+    first, second = bars(root)
+    assert float(first.get("y")) > float(second.get("y"))
+    assert float(second.get("width")) == 2 * float(first.get("width"))
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.endswith("…")]
+    assert labels and long.startswith(labels[0][:-1])
+    assert second.find(f"{SVG}title").text.startswith(long)   # the whole name in the tooltip
+
+
+def test_a_chart_without_data_says_so_and_names_are_escaped():
+    root = parse(charts.svg(Chart("<b>空</b>", [], {})))
+    assert root.find(f"{SVG}title").text == "<b>空</b>"      # escaped in the markup
+    assert "暂无数据" in [t.text for t in root.iter(f"{SVG}text")]
+    assert "<b>" not in charts.svg(Chart("<b>空</b>", ["<i>"], {"<u>": [1]}))
+
+
+def test_the_glance_charts_add_person_times_by_sector_to_the_reports_own():
+    data = {"tracks": [{"label": "千名书记进党校", "person_times": 1, "target": 2}],
+            "by_committee": [], "study_hours": {"groups": []},
+            "by_sector": [{"label": "村", "secretaries": 1, "members": 0, "total": 1,
+                           "orgs": 1, "coverage": 1.0}]}
+    titles = [c.title for c in views.glance_charts(data)]
+    assert titles[:2] == ["各培训项目完成人次与目标", "各领域参训人次"]
+    assert len(titles) == 5
+
+
+def test_sign_in_only_returns_to_admin_pages():
+    assert safe_next("/admin/classes?year=2026") == "/admin/classes?year=2026"
+    for outside in ("https://elsewhere.example/", "//elsewhere", "/api/v1/classes", None,
+                    "/admin\r\nSet-Cookie: x=1"):
+        assert safe_next(outside) == "/admin"
+
+
+def test_the_csrf_token_depends_on_the_signed_in_token():
+    assert csrf_token("px_a") == csrf_token("px_a") != csrf_token("px_b")
+    assert "px_a" not in csrf_token("px_a")
+
+
+def test_the_pages_stay_out_of_the_api_document():
+    paths = openapi.build(GatewayService)["paths"]
+    assert "/api/v1/classes" in paths
+    assert not [p for p in paths if p.startswith("/admin")]
