@@ -20,13 +20,14 @@ import os
 import random
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
 from openpyxl import Workbook
 from sqlalchemy import text
 
+from services.enrollment import importers
 from services.enrollment.cli import run_import
 from services.kit.database import make_engine
 
@@ -105,6 +106,28 @@ def members_copy_rate(url: str, rows: list[list]) -> float:
                                "secretary_of text", rows)
 
 
+def members_table_copy_rate(url: str, rows: list[list], grassroots: list[str]) -> float:
+    """What no import can beat: the rows it keeps, COPYed into a table like `members` (its
+    primary key and two indexes), for reading the figures against."""
+    orgs = dict.fromkeys(["FX", *grassroots])
+    kept, _ = importers.check_members(
+        [[n, *row] for n, row in enumerate(rows, start=2)], orgs, date.today(),
+        ["row", *importers.KEPT_FIELDS])
+    now = datetime.now(UTC).isoformat()
+    return baselines.copy_rate(url, "bench_members_indexed", "LIKE members INCLUDING ALL", [
+        (*row[:5], row[5] or "\\N", "t", now) for row in kept.rows()])
+
+
+def xlsx_read_seconds(path: Path) -> float:
+    """Reading the spreadsheet alone, as the CLI does before it sends anything."""
+    with timed() as elapsed:
+        for _chunk in importers.column_chunks(importers.iter_rows(path),
+                                              importers.MEMBER_HEADERS,
+                                              importers.MEMBER_REQUIRED, 20000):
+            pass
+    return elapsed()
+
+
 def import_rate(path: Path, expected_kept: int) -> float:
     lines = []
     with timed() as elapsed:
@@ -150,9 +173,11 @@ class RelayHeld:
 
 
 def unsent(url: str) -> int:
+    """Events not yet published (a page row counts its events, as health() does)."""
     connection = psycopg2.connect(url)
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        cursor.execute("SELECT coalesce(sum(coalesce(events, 1)), 0) FROM outbox "
+                       "WHERE sent_at IS NULL")
         count = cursor.fetchone()[0]
     connection.close()
     return count
@@ -195,6 +220,14 @@ def run(ctx) -> None:
             write_xlsx(tmp / "members.xlsx", HEADER, rows)
             write_csv(tmp / "members.csv", HEADER, rows)
             baseline = members_copy_rate(url, rows)
+            indexed = members_table_copy_rate(url, rows, grassroots)
+            print(f"# member_import: COPY of the kept rows into a table like members (primary "
+                  f"key and two indexes): {indexed:.0f} rows/s = {indexed / baseline:.3f} x "
+                  f"COPY into a plain table", flush=True)
+            read = xlsx_read_seconds(tmp / "members.xlsx")
+            print(f"# member_import_xlsx: reading the XLSX alone takes {read:.2f} s "
+                  f"({MEMBERS / read:.0f} rows/s, {MEMBERS / read / baseline:.3f} x COPY)",
+                  flush=True)
 
             # Without the relay: the import's own work.
             xlsx = import_rate(tmp / "members.xlsx", MEMBERS - bad)

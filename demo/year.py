@@ -196,8 +196,11 @@ class Year:
             weeks[session.starts_at.astimezone(SHANGHAI).isocalendar()[:2]].append(
                 (planned, session))
         with click.progressbar(sorted(weeks.items()), label="  weeks", file=sys.stdout) as bar:
-            for _, held in bar:
+            for number, ((year, week), held) in enumerate(bar, start=1):
                 self.run_week(held)
+                if not sys.stdout.isatty() and number % 10 == 0:   # a log has no bar
+                    say(f"  week {number} of {len(weeks)} done ({year}-W{week:02d}), "
+                        f"{self.counts['sessions']} sessions completed")
         say("  " + ", ".join(f"{part} {seconds:.1f}s" for part, seconds in self.spent.items()))
         self.run_corrections(max(s.ends_at for _, s in year_plan.sessions()) + timedelta(days=9))
 

@@ -13,6 +13,7 @@ from . import importers
 from .importers import SEP
 
 CHUNK = 20000   # member rows per RPC call: a few calls for a district, each ≈ 1.5 MB
+FIRST_CHUNK = 5000   # the first call's: the service starts while the rest is read
 
 
 def _proxy(timeout: float):
@@ -82,7 +83,8 @@ def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
             records = importers.records(list(rows), headers, required)
             first = records[:1]
         else:
-            chunks = importers.column_chunks(rows, headers, required, chunk)
+            chunks = importers.column_chunks(rows, headers, required, chunk,
+                                             min(chunk, FIRST_CHUNK))
             first = next(chunks, None)
     except importers.FileUnreadable as exc:
         echo(f"{path}: nothing could be read: {exc}", err=True)

@@ -146,20 +146,21 @@ def columns(raw: list[list], headers: dict, required: Iterable[str]
     return columns_of(raw[1:], _header(raw, headers, required), 2)
 
 
-def column_chunks(rows: Iterator[list], headers: dict, required: Iterable[str], size: int
+def column_chunks(rows: Iterator[list], headers: dict, required: Iterable[str], size: int,
+                  first: int | None = None
                   ) -> Iterator[tuple[list[int], dict[str, list[str]]]]:
     """`columns` a chunk at a time, from the rows as they are read (header first): an import
-    sends one chunk while it reads the next. The header is checked at once; a chunk of empty
-    rows only is left out."""
+    sends one chunk while it reads the next, and a smaller `first` chunk sets the service to
+    work sooner. The header is checked at once; a chunk of empty rows only is left out."""
     header = next(rows, None)
     fields = _header([header] if header is not None else [], headers, required)
-    return _chunks(rows, fields, size)
+    return _chunks(rows, fields, size, first or size)
 
 
-def _chunks(rows, fields, size):
+def _chunks(rows, fields, size, first):
     number = 2
     while True:
-        batch = list(islice(rows, size))
+        batch = list(islice(rows, first if number == 2 else size))
         if not batch:
             return
         numbers, texts = columns_of(batch, fields, number)
@@ -284,19 +285,54 @@ def validate_members(rows: list, org_codes, today: date, columns: list[str] | No
     """Member rows that may be kept (typed), and one BadRow for each row that may not.
     Rows are dicts, or sequences of values in the order of `columns`."""
     good, bad = check_members(rows, org_codes, today, columns)
-    return [dict(zip(KEPT_FIELDS, row, strict=True)) for row in good], bad
+    return [dict(zip(KEPT_FIELDS, row, strict=True)) for row in good.rows()], bad
 
 
 KEPT_FIELDS = ("member_no", "name", "org_code", "joined_on", "employment", "secretary_of")
 
 
+@dataclass
+class KeptMembers:
+    """The rows of a member file that may be kept, column by column (KEPT_FIELDS): what the
+    import writes. `joined_on` as dates and `joined_text` as their YYYY-MM-DD; no secretary
+    post is None."""
+
+    member_no: list[str]
+    name: list[str]
+    org_code: list[str]
+    joined_on: list[date]
+    joined_text: list[str]
+    employment: list[str]
+    secretary_of: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.member_no)
+
+    def rows(self) -> list[tuple]:
+        """One tuple per row, in the order of KEPT_FIELDS."""
+        return list(zip(self.member_no, self.name, self.org_code, self.joined_on,
+                        self.employment, self.secretary_of, strict=True))
+
+    def page(self, start: int, stop: int) -> "KeptMembers":
+        return KeptMembers(*(column[start:stop] for column in vars(self).values()))
+
+    @classmethod
+    def of_rows(cls, rows: list[tuple]) -> "KeptMembers":
+        if not rows:
+            return cls([], [], [], [], [], [], [])
+        member_no, name, org_code, joined_on, employment, secretary_of = map(
+            list, zip(*rows, strict=True))
+        return cls(member_no, name, org_code, joined_on, [d.isoformat() for d in joined_on],
+                   employment, secretary_of)
+
+
 def check_members(rows: list, org_codes, today: date, columns: list[str] | None = None
-                  ) -> tuple[list[tuple], list[BadRow]]:
-    """`validate_members` with the kept rows as tuples in the order of KEPT_FIELDS (the date
-    typed, no secretary post as None): what the import writes, without a dict per row.
+                  ) -> tuple[KeptMembers, list[BadRow]]:
+    """`validate_members` with the kept rows column by column: what the import writes.
 
     Plain Python in one pass: an import checks tens of thousands of rows, and most of their
-    values repeat (organisations, dates, employments), so each distinct one is decided once."""
+    values repeat (organisations, dates, employments), so each distinct one is decided once.
+    (Column by column was slower: finding the few bad rows again cost more than this loop.)"""
     good, bad = [], []
     seen: dict[str, int] = {}
     secretaries: dict[str, int] = {}
@@ -350,7 +386,7 @@ def check_members(rows: list, org_codes, today: date, columns: list[str] | None 
         if secretary_of:
             secretaries[secretary_of] = number
         good.append((member_no, name, org_code, day, chosen, secretary_of or None))
-    return good, bad
+    return KeptMembers.of_rows(good), bad
 
 
 def _member_values(rows, columns):

@@ -1,6 +1,6 @@
 """The member import's write on PostgreSQL: one statement per chunk that upserts the members,
 works out in SQL which of them changed what reporting needs, and writes their person_changed
-events to the outbox, bodies built by PostgreSQL.
+events to the outbox, a page of them per row, bodies built by PostgreSQL.
 
 Why: 60,000 members took 13 s when each row went through Python twice (compare, then build and
 serialise an event) and every event body crossed the wire. Here Python only validates the rows
@@ -13,9 +13,10 @@ import json
 from datetime import UTC, datetime
 
 from services.contracts.topology import exchange_name
+from services.kit.outbox import EVENTS_PER_ROW
 
 from . import events
-from .importers import SEP
+from .importers import SEP, KeptMembers
 
 PAGE = 20000
 
@@ -57,26 +58,30 @@ WITH incoming AS MATERIALIZED ({incoming}
          a.was_active)
         IS DISTINCT FROM (a.name, a.org_code, a.joined_on, a.employment, a.secretary_of, true)
 ), changed AS MATERIALIZED (
-  SELECT a.*, row_number() OVER (ORDER BY a.ord) AS n FROM after a
+  SELECT a.* FROM after a
   WHERE NOT a.known
      OR (a.was_org_code, a.was_joined_on, a.was_employment, a.was_secretary_of, a.was_active)
         IS DISTINCT FROM (a.org_code, a.joined_on, a.employment, a.secretary_of, true)
 ), sent AS (
-  INSERT INTO outbox (event_id, exchange, routing_key, body, created_at)
-  SELECT e.id, %(exchange)s, 'person_changed',
-    -- the envelope (services.contracts.envelope) by hand: json_build_object took 3x as long
-    concat('{"id":"', e.id, '","type":"person_changed","source":', to_json(%(source)s::text),
-           ',"occurred_at":', to_json(%(occurred_at)s::text), ',"version":1,"data":{',
-           '"member_no":', to_json(c.member_no), ',"org_code":', to_json(c.org_code),
-           ',"committee_code":', coalesce(to_json(g.committee_code)::text, 'null'),
-           ',"joined_on":', to_json(c.joined_on), ',"employment":', to_json(c.employment),
-           ',"secretary_of":', coalesce(to_json(c.secretary_of)::text, 'null'),
-           ',"active":true}}'),
-    %(written)s
-  FROM changed c CROSS JOIN LATERAL (
-    SELECT %(id_prefix)s || lpad(to_hex(c.n), 6, '0') AS id) e
-  LEFT JOIN organisations g ON g.org_code = c.org_code
-  ORDER BY c.n   -- in the file's order, ids counting up
+  -- A page of events per outbox row (kit.outbox.page_rows): their envelopes (by hand, as
+  -- services.contracts.envelope writes them) one per line, in the file's order, ids counting
+  -- up with it (the row's place in the chunk). The values go in as they are: each was
+  -- checked against the contract's pattern for codes (events.check_values) or is a date
+  -- (YYYY-MM-DD: psycopg2 keeps its sessions' DateStyle ISO) or one of the employments, none
+  -- of which JSON would escape; to_json on each took as long as the rest of the body.
+  INSERT INTO outbox (event_id, exchange, routing_key, body, events, created_at)
+  SELECT %(id_prefix)s || lpad(to_hex(min(c.ord)), 6, '0'), %(exchange)s, 'person_changed',
+    string_agg(concat(
+      '{"id":"', %(id_prefix)s, lpad(to_hex(c.ord), 6, '0'), %(head)s,
+      '"member_no":"', c.member_no, '","org_code":"', c.org_code,
+      '","committee_code":', coalesce('"' || g.committee_code || '"', 'null'),
+      ',"joined_on":"', c.joined_on, '","employment":"', c.employment,
+      '","secretary_of":', coalesce('"' || c.secretary_of || '"', 'null'),
+      ',"active":true}}'), E'\\n' ORDER BY c.ord),
+    count(*), %(written)s
+  FROM changed c LEFT JOIN organisations g ON g.org_code = c.org_code
+  GROUP BY (c.ord - 1) / %(per_row)s
+  ORDER BY min(c.ord)
 )
 SELECT (SELECT count(*) FROM changed),
        (SELECT json_agg(json_build_array(member_no, secretary_of, was_secretary_of))
@@ -84,7 +89,7 @@ SELECT (SELECT count(*) FROM changed),
 """
 
 
-def write(session, good: list[tuple], speaks_for_secretaries: bool, now: datetime
+def write(session, good: KeptMembers, speaks_for_secretaries: bool, now: datetime
           ) -> tuple[int, list[tuple[str, str | None, str | None]]]:
     """Upsert the validated rows (importers.check_members); person_changed for each member
     whose organisation, join date, employment, secretary post or activity changed (or who is
@@ -98,7 +103,7 @@ def write(session, good: list[tuple], speaks_for_secretaries: bool, now: datetim
         # (a function's rows) made it compile the statement for 0.7 s to save milliseconds.
         cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
         for start in range(0, len(good), PAGE):
-            page = good[start:start + PAGE]
+            page = good.page(start, start + PAGE)
             cursor.execute(*_statement(page, speaks_for_secretaries, now))
             count, moves = cursor.fetchone()
             changed += count
@@ -108,22 +113,37 @@ def write(session, good: list[tuple], speaks_for_secretaries: bool, now: datetim
     return changed, secretaries
 
 
-def _statement(page: list[tuple], speaks: bool, now: datetime) -> tuple[str, dict]:
+def _statement(page: KeptMembers, speaks: bool, now: datetime) -> tuple[str, dict]:
     written = datetime.now(UTC)   # when the outbox row was written (real time)
     params = {"speaks": speaks, "now": now, "written": written,
-              "occurred_at": now.isoformat(),   # the event's time, as the kit's outbox gives it
               "id_prefix": events.ordered_id_prefix(), "exchange": exchange_name(events.SOURCE),
-              "source": events.SOURCE}
-    member_no, name, org_code, joined_on, employment, secretary_of = zip(*page, strict=True)
-    texts = {"member_no": SEP.join(member_no), "name": SEP.join(name),
-             "org_code": SEP.join(org_code),
-             "joined_on": SEP.join([day.isoformat() for day in joined_on]),
-             "employment": SEP.join(employment),
-             "secretary_of": SEP.join([code or "" for code in secretary_of])}
+              "head": (f'","type":"person_changed","source":"{events.SOURCE}","occurred_at":'
+                       f'"{now.isoformat()}","version":1,"data":{{'),
+              "per_row": EVENTS_PER_ROW}
+    texts = {"member_no": SEP.join(page.member_no), "name": SEP.join(page.name),
+             "org_code": SEP.join(page.org_code), "joined_on": SEP.join(page.joined_text),
+             "employment": SEP.join(page.employment),
+             "secretary_of": SEP.join([code or "" for code in page.secretary_of])}
     if all(text.count(SEP) == len(page) - 1 for text in texts.values()):
         return _UPSERT.replace("{incoming}", _INCOMING_SPLIT), {**params, **texts}
     # A cell holds the separator itself: the slower, always exact JSON record set.
-    rows = json.dumps([dict(zip(_COLUMNS, (*row[:3], row[3].isoformat(), *row[4:]),
-                                strict=True)) for row in page],
-                      ensure_ascii=False, separators=(",", ":"))
+    rows = json.dumps([dict(zip(_COLUMNS, row, strict=True)) for row in zip(
+        page.member_no, page.name, page.org_code, page.joined_text, page.employment,
+        page.secretary_of, strict=True)], ensure_ascii=False, separators=(",", ":"))
     return _UPSERT.replace("{incoming}", _INCOMING_JSON), {**params, "rows": rows}
+
+
+def set_secretaries(session, secretaries: list[tuple[str, str | None]], now: datetime) -> None:
+    """Organisations get these secretaries (org_code, member_no or None): one statement."""
+    if not secretaries:
+        return
+    codes, members = zip(*secretaries, strict=True)
+    session.flush()
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(
+            "UPDATE organisations o SET secretary_member_no = v.member_no, updated_at = %s "
+            "FROM unnest(%s::text[], %s::text[]) AS v(org_code, member_no) "
+            "WHERE o.org_code = v.org_code", (now, list(codes), list(members)))
+    finally:
+        cursor.close()

@@ -168,7 +168,7 @@ def import_members(session, rows: list, emit, now: datetime | None = None,
 
 def _write_members(session, good, committees, speaks, now, emit):
     """The import's write, row by row in Python: what member_writes does in one statement."""
-    good = [dict(zip(importers.KEPT_FIELDS, row, strict=True)) for row in good]
+    good = [dict(zip(importers.KEPT_FIELDS, row, strict=True)) for row in good.rows()]
     numbers = [r["member_no"] for r in good]
     old = {}
     for start in range(0, len(numbers), 5000):
@@ -202,19 +202,18 @@ def _check_person_values(session, good, committees, speaks) -> None:
     events can carry (PostgreSQL builds the events themselves)."""
     if not good:
         return
-    member_nos, _names, org_codes, days, employments, secretaries = zip(*good, strict=True)
-    secretaries = set(secretaries)
+    secretaries = set(good.secretary_of)
     if not speaks:   # the secretary posts stay as they are: those stored go into the events
         secretaries = {None}
-        for start in range(0, len(member_nos), 5000):
+        for start in range(0, len(good), 5000):
             secretaries.update(session.execute(select(Member.secretary_of).distinct().where(
-                Member.member_no.in_(member_nos[start:start + 5000]))).scalars())
-    org_codes = set(org_codes)
+                Member.member_no.in_(good.member_no[start:start + 5000]))).scalars())
+    org_codes = set(good.org_code)
     events.check_values(schema_for(events.SOURCE, "person_changed", 1), {
-        "member_no": set(member_nos), "org_code": org_codes,
+        "member_no": set(good.member_no), "org_code": org_codes,
         "committee_code": {committees.get(code) for code in org_codes},
-        "joined_on": set(days),   # dates: PostgreSQL writes them as YYYY-MM-DD
-        "employment": set(employments), "secretary_of": secretaries, "active": {True}})
+        "joined_on": set(good.joined_on),   # dates: PostgreSQL writes them as YYYY-MM-DD
+        "employment": set(good.employment), "secretary_of": secretaries, "active": {True}})
 
 
 def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], committees,
@@ -244,7 +243,11 @@ def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], commi
             if org.secretary_member_no != secretary:
                 changed.append({**org._asdict(), "secretary_member_no": secretary,
                                 "updated_at": moment})
-    upsert(session, o, changed, ["org_code"])
+    if session.get_bind().dialect.name == "postgresql":   # two columns, not every one
+        member_writes.set_secretaries(session, [(org["org_code"], org["secretary_member_no"])
+                                                for org in changed], moment)
+    else:
+        upsert(session, o, changed, ["org_code"])
     for org in changed:
         emit("organisation_changed", events.organisation_data(_Row(org)))
 

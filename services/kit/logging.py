@@ -27,6 +27,19 @@ def _record_with_context(*args, **kwargs) -> logging.LogRecord:
 logging.setLogRecordFactory(_record_with_context)
 
 
+class _NotClosingChannelNoise(logging.Filter):
+    """py-amqp warns of every frame that arrives for a channel it is closing: nameko's RPC
+    proxies close theirs with the broker's last acknowledgements in flight, so every short-lived
+    proxy (health checks, the CLI) printed one harmless line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str)
+                    and record.msg.startswith("Received method %s during closing channel"))
+
+
+logging.getLogger("amqp").addFilter(_NotClosingChannelNoise())
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {

@@ -1,5 +1,6 @@
 """Alembic migrations per service, applied when the service starts."""
 
+import os
 import threading
 from pathlib import Path
 
@@ -18,9 +19,13 @@ _process_lock = threading.Lock()
 
 
 def alembic_config(service: str, connection) -> Config:
+    """The service's revisions, and the kit's (a branch of their own: they change the kit's
+    tables in every service's database)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(KIT_MIGRATIONS))
-    cfg.set_main_option("version_locations", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(
+        [str(SERVICES_DIR / service / "migrations"), str(KIT_MIGRATIONS / "versions")]))
     cfg.attributes["connection"] = connection
     return cfg
 
@@ -31,7 +36,7 @@ def upgrade(engine: Engine, service: str) -> None:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                                {"key": f"peixun.migrate.{service}"})
-        command.upgrade(alembic_config(service, connection), "head")
+        command.upgrade(alembic_config(service, connection), "heads")
 
 
 def create_kit_tables(op) -> None:

@@ -2,8 +2,15 @@
 
 Nothing is lost (a crash between commit and publish leaves the row to be sent on restart) and
 the relay publishes in order, a batch at a time, waiting for the batch's confirms.
+
+A row is one event, or a page of events of one type that a bulk write stores together: a
+member import's 60,000 rows, each with three index entries, took 0.39 s of its 1.4 s; the same
+events as 60 pages take 0.07 s. On the wire nothing tells them apart: each event of a page is
+its own message with its own id, in order, and a page is marked sent once every one of its
+messages is confirmed.
 """
 
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -11,7 +18,7 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider, SharedExtension
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 
 from services.contracts import Event, new_event
 from services.contracts.topology import exchange_name
@@ -23,7 +30,8 @@ from .models import outbox
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 500           # events per publish (whole rows: a page may make it more)
+EVENTS_PER_ROW = 1000  # events in one page row of a bulk write
 IDLE_POLL = 0.5        # seconds between looks when nothing woke the relay
 MAX_BACKOFF = 10.0
 
@@ -57,6 +65,42 @@ class OutboxWriter:
 
     def _forget(self, session, previous_transaction):
         self.pending = []
+
+
+def page_rows(exchange: str, routing_key: str, bodies: list[str], created_at) -> list[dict]:
+    """Outbox rows for many events of one type, in order: a page of them per row, their
+    envelopes one per line (JSON text never holds a raw line break)."""
+    rows = []
+    for start in range(0, len(bodies), EVENTS_PER_ROW):
+        page = bodies[start:start + EVENTS_PER_ROW]
+        rows.append({"event_id": event_id_of(page[0]), "exchange": exchange,
+                     "routing_key": routing_key, "body": "\n".join(page),
+                     "events": len(page), "created_at": created_at})
+    return rows
+
+
+def bodies_of(body: str, events: int | None) -> list[str]:
+    """The envelopes an outbox row holds, in order."""
+    if events is None:
+        return [body]
+    bodies = body.split("\n")
+    if len(bodies) != events:
+        raise ValueError(f"an outbox page says {events} events and holds {len(bodies)}")
+    return bodies
+
+
+def event_id_of(body: str) -> str:
+    """An envelope's id: read off its start when it begins with it, as the bulk writers'
+    envelopes do, else parsed."""
+    if body.startswith('{"id":"') and body[43:44] == '"':
+        return body[7:43]
+    return json.loads(body)["id"]
+
+
+def pending_events():
+    """How many events wait to be published (a page row counts its events)."""
+    return select(func.coalesce(func.sum(func.coalesce(outbox.c.events, 1)), 0)).where(
+        outbox.c.sent_at.is_(None))
 
 
 class Relay(SharedExtension):
@@ -138,20 +182,14 @@ class Relay(SharedExtension):
                 pass
 
     def publish_pending(self) -> int:
-        """Publish one batch of unsent rows in order; mark them sent once confirmed."""
+        """Publish the next unsent rows in order, whole, until about BATCH events; mark them
+        sent once every message is confirmed. Answers how many events went out."""
         with self.database.engine.connect() as connection:
-            rows = connection.execute(
-                select(outbox.c.position, outbox.c.event_id, outbox.c.exchange,
-                       outbox.c.routing_key, outbox.c.body)
-                .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.position).limit(BATCH)
-            ).all()
+            rows = connection.execute(next_rows()).all()
             if not rows:
                 return 0
-            returned = self.publisher.publish([
-                Outgoing(exchange=r.exchange, routing_key=r.routing_key, body=r.body.encode(),
-                         message_id=r.event_id, type=r.routing_key)
-                for r in rows
-            ])
+            messages = [message for r in rows for message in outgoing(r)]
+            returned = self.publisher.publish(messages)
             for exchange, routing_key, reason in returned:
                 # Topology declares every consumer queue up front: a return means nobody
                 # consumes this type, so there is nobody to keep it for.
@@ -161,8 +199,31 @@ class Relay(SharedExtension):
                 outbox.c.position.in_([r.position for r in rows])
             ).values(sent_at=datetime.now(UTC)))
             connection.commit()
-            log.debug("relay: published %d events", len(rows))
-            return len(rows)
+            log.debug("relay: published %d events from %d rows", len(messages), len(rows))
+            return len(messages)
+
+
+def next_rows():
+    """The oldest unsent rows, in order, as many as hold fewer than BATCH events before them
+    (at least one): a page's body is only read when it is taken."""
+    size = func.coalesce(outbox.c.events, 1)
+    unsent = (
+        select(outbox.c.position, outbox.c.event_id, outbox.c.exchange, outbox.c.routing_key,
+               outbox.c.body, outbox.c.events,
+               (func.sum(size).over(order_by=outbox.c.position) - size).label("before"))
+        .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.position).limit(BATCH)
+    ).subquery()
+    return select(unsent).where(unsent.c.before < BATCH).order_by(unsent.c.position)
+
+
+def outgoing(row) -> list[Outgoing]:
+    """The messages of an outbox row: one per event, each with its own id as message_id."""
+    if row.events is None:
+        return [Outgoing(exchange=row.exchange, routing_key=row.routing_key,
+                         body=row.body.encode(), message_id=row.event_id, type=row.routing_key)]
+    return [Outgoing(exchange=row.exchange, routing_key=row.routing_key, body=body.encode(),
+                     message_id=event_id_of(body), type=row.routing_key)
+            for body in bodies_of(row.body, row.events)]
 
 
 class Outbox(DependencyProvider):

@@ -1,14 +1,13 @@
 """What every peixun service stands on: its database, its outbox, its log context, health()."""
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from . import config
 from .amqp import declare_topology
 from .database import Database
 from .logging import LogContext
-from .models import outbox as outbox_table
-from .outbox import Outbox
+from .outbox import Outbox, pending_events
 from .rpc import rpc
 
 
@@ -42,7 +41,5 @@ class PublishingService(ServiceBase):
     @rpc
     def health(self) -> dict:
         """Also how many events wait in the outbox: operators and the demo watch it drain."""
-        pending = self.db.execute(
-            select(func.count()).select_from(outbox_table).where(outbox_table.c.sent_at.is_(None))
-        ).scalar_one()
+        pending = self.db.execute(pending_events()).scalar_one()
         return {**ServiceBase.health(self), "outbox_pending": pending}

@@ -401,3 +401,45 @@ def test_names_from_people_are_escaped_on_every_page(site):
     record = site.get(district, f"/admin/classes/{site.classes['a']}").text
     assert "甲镇&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;党员示范班" in record
     assert "甲镇&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;居民区党总支" in record
+
+
+# -- every role × every page × inside and outside its subtree -------------------------------------
+
+PAGE_ROLES = ("district_admin", "committee_a", "committee_b", "org_a", "checkin", "system")
+# Whose subtree each class and filing lies in: CA runs a, CB runs b, CA01 (under CA) runs c.
+IN_SCOPE = {"district_admin": {"a", "b", "c"}, "committee_a": {"a", "c"},
+            "committee_b": {"b"}, "org_a": {"c"}}
+# A class organised above the caller opens in the limited view the API gives (its own people).
+ABOVE = {"org_a": {"a"}}
+
+
+def page_paths(site):
+    """(path, the class or filing it is about, or None for a page of the caller's own scope)."""
+    yield "/admin", None
+    yield "/admin/annual-summary?format=csv", None
+    yield "/admin/classes", None
+    yield "/admin/filings", None
+    for key in ("a", "b", "c"):
+        yield f"/admin/classes/{site.classes[key]}", key
+        yield f"/admin/classes/{site.classes[key]}/class-record?format=csv", key
+        yield f"/admin/filings/{site.filings[key]}/document?format=json", ("filing", key)
+
+
+@pytest.mark.parametrize("role", PAGE_ROLES)
+def test_every_page_answers_each_role_only_inside_its_subtree(site, role):
+    browser = requests.Session()
+    browser.headers["Authorization"] = f"Bearer {site.tokens[role]}"
+    wrong = []
+    for path, about in page_paths(site):
+        if role in ("checkin", "system"):
+            expected = 403                      # pages are for the admins
+        elif about is None:
+            expected = 200
+        elif isinstance(about, tuple):          # a filing: the filer's subtree
+            expected = 200 if about[1] in IN_SCOPE[role] else 403
+        else:
+            expected = 200 if about in IN_SCOPE[role] | ABOVE.get(role, set()) else 403
+        answer = site.get(browser, path)
+        if answer.status_code != expected:
+            wrong.append((path, expected, answer.status_code))
+    assert not wrong, wrong

@@ -1,12 +1,21 @@
 """`peixun import orgs|members FILE` end to end: a generated XLSX (with bad rows) read by the
 CLI, sent over RPC to the running enrollment service, good rows kept, each bad row printed."""
 
+import csv
+import json
+import uuid
+
 import pytest
 from click.testing import CliRunner
+from kombu import Connection, Exchange, Queue
 from openpyxl import Workbook
+from sqlalchemy import select
 
 from services.cli import main
 from services.enrollment.service import EnrollmentService
+from services.kit.database import make_engine
+from services.kit.models import outbox
+from tests.conftest import wait_until
 
 
 @pytest.fixture
@@ -82,3 +91,45 @@ def test_a_file_that_cannot_be_read_exits_non_zero(enrollment, tmp_path):
     result = CliRunner().invoke(main, ["import", "members", str(path)])
     assert result.exit_code == 1
     assert "nothing could be read" in result.output
+
+
+def test_an_imports_person_changed_go_out_one_message_per_person_in_file_order(
+        enrollment, rpc, tmp_path, amqp_uri, database_urls):
+    """The outbox keeps the import's events a page per row; the wire still carries one
+    message per person, each with its own id, in the file's order."""
+    runner = CliRunner()
+    orgs = workbook(tmp_path / "orgs.xlsx", ORG_HEADER, ORG_ROWS[:4])
+    assert runner.invoke(main, ["import", "orgs", orgs]).exit_code == 0
+    queue = Queue(f"test-import-{uuid.uuid4().hex[:6]}",
+                  Exchange("enrollment.events", type="topic"), routing_key="person_changed",
+                  durable=False)
+    with Connection(amqp_uri) as connection:
+        queue.bind(connection.channel()).declare()
+    numbers = [f"P{i:05d}" for i in range(2500)]
+    path = tmp_path / "members.csv"
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MEMBER_HEADER)
+        writer.writerows([number, "党员", "FX0102", "2015-07-01", "企业", ""]
+                         for number in reversed(numbers))   # not in the order of the numbers
+    result = runner.invoke(main, ["import", "members", str(path), "--chunk", "1000"])
+    assert "2500 rows kept" in result.output, result.output
+
+    engine = make_engine(database_urls["enrollment"])
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox.c.events).where(
+            outbox.c.routing_key == "person_changed")).scalars().all()
+    engine.dispose()
+    assert sum(rows) == 2500 and len(rows) < 10
+    wait_until(lambda: rpc.enrollment.health()["outbox_pending"] == 0, timeout=20,
+               message="the relay to publish the import's events")
+
+    with Connection(amqp_uri) as connection:
+        simple = connection.SimpleQueue(queue)
+        messages = [simple.get(timeout=5) for _ in range(2500)]
+        simple.close()
+        connection.channel().queue_delete(queue.name)
+    bodies = [json.loads(m.body) for m in messages]
+    assert [b["data"]["member_no"] for b in bodies] == list(reversed(numbers))
+    assert [m.properties["message_id"] for m in messages] == [b["id"] for b in bodies]
+    assert len({b["id"] for b in bodies}) == 2500

@@ -2,22 +2,27 @@
 kept with its reason, outages retried."""
 
 import json
+import urllib.parse
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import eventlet
 import psycopg2
 import pytest
 from kombu import Connection, Exchange, Queue
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from services.contracts import new_event
+from services.contracts import new_event, parse_event
 from services.contracts.topology import queue_name
+from services.enrollment.events import write_many_to_outbox
+from services.enrollment.service import EnrollmentService
 from services.kit import dead_letters as dlq
 from services.kit import migrate
+from services.kit import outbox as kit_outbox
 from services.kit.database import make_engine
 from services.kit.models import inbox, outbox
-from services.kit.outbox import OutboxWriter
+from services.kit.outbox import OutboxWriter, pending_events
 from services.reporting import projections
 from services.reporting.models import ClassProgress
 from services.reporting.service import ReportingService
@@ -261,3 +266,122 @@ def test_a_publisher_alone_declares_its_consumers_queues_so_its_events_wait_for_
         queue = Queue(queue_name("reporting", "scheduling", "program_changed"))
         message = queue.bind(connection.channel()).get(no_ack=True)
     assert json.loads(message.body)["data"]["program_id"] == program["program_id"]
+
+
+# -- pages of events: one outbox row in the database, one message per event on the wire ------
+
+def person(n):
+    return {"member_no": f"M{n:05d}", "org_code": "FX0101", "committee_code": "FX01",
+            "joined_on": date(2010, 7, 1), "employment": "enterprise", "secretary_of": None,
+            "active": True}
+
+
+def write_enrollment_outbox(url, sizes):
+    """Committed before the relay runs: a lone event, then pages of the given sizes."""
+    engine = make_engine(url)
+    migrate.upgrade(engine, "enrollment")
+    with Session(engine) as session, session.begin():
+        lone = OutboxWriter(session, "enrollment").add("person_changed", person(0))
+    with Session(engine) as session, session.begin():
+        start = 1
+        for size in sizes:
+            write_many_to_outbox(session, "person_changed", [person(n) for n in
+                                                             range(start, start + size)])
+            start += size
+    return engine, lone
+
+
+@pytest.fixture
+def listener(amqp_uri):
+    """A queue of the test's own on enrollment.events for person_changed."""
+    name = f"test-pages-{uuid.uuid4().hex[:6]}"
+    queue = Queue(name, Exchange("enrollment.events", type="topic"),
+                  routing_key="person_changed", durable=False, auto_delete=False)
+    with Connection(amqp_uri) as connection:
+        queue.bind(connection.channel()).declare()
+
+    def take(count):
+        messages = []
+        with Connection(amqp_uri) as connection:
+            simple = connection.SimpleQueue(queue)
+            while len(messages) < count:
+                messages.append(simple.get(timeout=5))
+                messages[-1].ack()
+            with pytest.raises(simple.Empty):
+                simple.get(timeout=0.3)
+            simple.close()
+        return messages
+
+    take.name = name
+    yield take
+    with Connection(amqp_uri) as connection:
+        connection.channel().queue_delete(name)
+
+
+def pending(engine):
+    with engine.connect() as connection:
+        return connection.execute(pending_events()).scalar_one()
+
+
+def test_a_page_of_events_goes_out_as_one_message_each_with_its_own_id_in_order(
+        container_factory, service_config, database_urls, listener, monkeypatch):
+    monkeypatch.setattr(kit_outbox, "EVENTS_PER_ROW", 300)
+    engine, lone = write_enrollment_outbox(database_urls["enrollment"], [700, 5])
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox.c.events).order_by(outbox.c.position)).scalars()
+        assert list(rows) == [None, 300, 300, 100, 5]
+    assert pending(engine) == 706
+
+    container_factory(EnrollmentService, service_config).start()
+    wait_until(lambda: pending(engine) == 0, timeout=20, message="the relay to publish")
+
+    messages = listener(706)
+    bodies = [json.loads(m.body) for m in messages]
+    assert [b["data"]["member_no"] for b in bodies] == [f"M{n:05d}" for n in range(706)]
+    assert bodies[0]["id"] == lone.id
+    assert [m.properties["message_id"] for m in messages] == [b["id"] for b in bodies]
+    assert len({b["id"] for b in bodies}) == 706
+    assert {m.properties["type"] for m in messages} == {"person_changed"}
+    for body in bodies:
+        parse_event(body, source="enrollment", event_type="person_changed")
+    engine.dispose()
+
+
+def test_a_page_the_broker_refuses_halfway_stays_unsent_and_goes_out_whole_later(
+        container_factory, service_config, database_urls, listener, vhost, rpc):
+    """A queue full (reject-publish) nacks the second half of a page: the relay marks nothing
+    sent and publishes the page again until the broker takes all of it. What was confirmed
+    the first time comes twice (same ids, which consumers' inboxes skip); nothing is lost."""
+    import requests
+
+    from tests.conftest import RABBIT_API, RABBIT_AUTH
+
+    engine, lone = write_enrollment_outbox(database_urls["enrollment"], [8])
+    policy = f"{RABBIT_API}/policies/{urllib.parse.quote(vhost, safe='')}/{listener.name}"
+    requests.put(policy, auth=RABBIT_AUTH, timeout=10, json={
+        "pattern": f"^{listener.name}$", "apply-to": "queues", "priority": 10,
+        "definition": {"max-length": 5, "overflow": "reject-publish"}}).raise_for_status()
+    queue_api = f"{RABBIT_API}/queues/{urllib.parse.quote(vhost, safe='')}/{listener.name}"
+    try:
+        wait_until(lambda: requests.get(queue_api, auth=RABBIT_AUTH, timeout=10)
+                   .json().get("policy") == listener.name, message="the policy to apply")
+        container_factory(EnrollmentService, service_config).start()
+        wait_until(lambda: requests.get(queue_api, auth=RABBIT_AUTH, timeout=10)
+                   .json().get("messages") == 5, message="the queue to fill")
+        eventlet.sleep(1.0)   # the relay tries again meanwhile, and is refused again
+        # One batch, the lone event and the page: none of it marked sent.
+        assert pending(engine) == 9
+        assert rpc.enrollment.health()["outbox_pending"] == 9
+    finally:
+        requests.delete(policy, auth=RABBIT_AUTH, timeout=10)
+    wait_until(lambda: pending(engine) == 0, timeout=20, message="the page to go out")
+
+    messages = listener(5 + 9)
+    ids = [json.loads(m.body)["id"] for m in messages]
+    members = [json.loads(m.body)["data"]["member_no"] for m in messages]
+    # What the full queue took the first time (the lone event and the page's first four),
+    # then the whole batch again, in order.
+    assert members == [f"M{n:05d}" for n in range(5)] + [f"M{n:05d}" for n in range(9)]
+    assert ids[0] == ids[5] == lone.id
+    assert ids[5:10] == ids[:5] and len(set(ids)) == 9
+    engine.dispose()

@@ -17,6 +17,7 @@ from services.enrollment.events import (
     write_many_to_outbox,
 )
 from services.kit.models import outbox
+from services.kit.outbox import bodies_of
 from tests.unit.test_enrollment_world import database
 
 PERSON = schema_for("enrollment", "person_changed", 1)
@@ -61,9 +62,12 @@ def test_events_written_in_bulk_are_read_back_under_their_contract(tmp_path):
         datas = [person_data(f"M{i}", "FX0101", "FX01", date(2010, 7, 1), "enterprise", None,
                              True) for i in range(3)]
         assert write_many_to_outbox(db, "person_changed", datas) == 3
-        bodies = db.execute(select(outbox.c.body, outbox.c.routing_key)).all()
-    events = [parse_event(body, source="enrollment", event_type=key) for body, key in bodies]
+        [row] = db.execute(select(outbox)).all()   # one page of three
+    events = [parse_event(body, source="enrollment", event_type=row.routing_key)
+              for body in bodies_of(row.body, row.events)]
     assert [e.data["member_no"] for e in events] == ["M0", "M1", "M2"]
+    assert row.events == 3 and row.event_id == events[0].id
+    assert len({e.id for e in events}) == 3
     assert events[0].data["joined_on"] == date(2010, 7, 1)
     assert all("name" not in e.payload["data"] for e in events)
 

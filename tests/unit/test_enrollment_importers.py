@@ -15,6 +15,7 @@ from services.enrollment.importers import BadRow
 from services.enrollment.models import Member, Organisation
 from services.kit.errors import InvalidInput
 from services.kit.models import outbox
+from services.kit.outbox import bodies_of
 from tests.unit.test_enrollment_world import World, fresh_database
 
 
@@ -127,6 +128,22 @@ def test_every_bad_member_row_is_reported_with_its_field_and_reason():
         "row 13: secretary_of: FX0101 already has its secretary at row 12",
         "row 14: name: longer than 100 characters",
     ]
+
+
+def test_the_kept_rows_come_column_by_column_as_the_import_writes_them():
+    rows = [["M1", " 张三 ", "FX0101", "2010-07-01", "企业", "FX0101"],
+            ["M2", "李四", "NOPE", "2010-07-01", "企业", ""],
+            ["M3", "王五", "FX0102", "2011-01-02", "other", ""]]
+    kept, bad = importers.check_members([[n, *row] for n, row in enumerate(rows, start=2)],
+                                        ORG_CODES, TODAY, ["row", *importers.KEPT_FIELDS])
+    assert [b.row for b in bad] == [3]
+    assert kept.member_no == ["M1", "M3"] and kept.name == ["张三", "王五"]
+    assert kept.joined_on == [date(2010, 7, 1), date(2011, 1, 2)]
+    assert kept.joined_text == ["2010-07-01", "2011-01-02"]
+    assert kept.employment == ["enterprise", "other"]
+    assert kept.secretary_of == ["FX0101", None]
+    assert kept.page(1, 2).rows() == [("M3", "王五", "FX0102", date(2011, 1, 2), "other", None)]
+    assert len(kept) == 2
 
 
 def test_member_codes_the_importer_keeps_are_codes_the_contract_accepts():
@@ -274,9 +291,10 @@ def test_an_import_tells_reporting_the_same_on_either_database(tmp_path, request
                 told.append({kind: [_wire(d) for d in world.events(kind)]
                              for kind in ("person_changed", "organisation_changed")})
                 if backend == "postgresql":
-                    for body in db.execute(select(outbox.c.body).where(
-                            outbox.c.position > world.outbox_mark)).scalars():
-                        parse_event(body, source="enrollment", event_type="person_changed")
+                    for row in db.execute(select(outbox.c.body, outbox.c.events).where(
+                            outbox.c.position > world.outbox_mark)):
+                        for body in bodies_of(row.body, row.events):
+                            parse_event(body, source="enrollment", event_type="person_changed")
                 world.forget_events()
             people = sorted(tuple(m) for m in db.execute(select(
                 Member.member_no, Member.name, Member.org_code, Member.joined_on,
@@ -316,6 +334,9 @@ def test_a_member_file_read_column_by_column_numbers_its_rows_as_the_file_does(t
     chunks = list(importers.column_chunks(importers.iter_rows(path), importers.MEMBER_HEADERS,
                                           importers.MEMBER_REQUIRED, 2))
     assert [c[0] for c in chunks] == [[2], [4, 5]]
+    chunks = list(importers.column_chunks(importers.iter_rows(path), importers.MEMBER_HEADERS,
+                                          importers.MEMBER_REQUIRED, 3, first=1))
+    assert [c[0] for c in chunks] == [[2], [4, 5]]   # a smaller first chunk, then three rows
     as_records = importers.records(raw, importers.MEMBER_HEADERS, importers.MEMBER_REQUIRED)
     assert [r["row"] for r in as_records] == numbers
 

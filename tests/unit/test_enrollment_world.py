@@ -17,6 +17,7 @@ from services.kit import RetryLater, migrate
 from services.kit.database import make_engine
 from services.kit.errors import NotFound
 from services.kit.models import outbox
+from services.kit.outbox import bodies_of
 from tests.conftest import truncate_all
 
 ORGS = [  # rows in any order, as an import would bring them
@@ -97,10 +98,10 @@ class World:
         """The events of this type since the last `forget_events`: those written straight to
         the outbox (on PostgreSQL, an import's person_changed; as on the wire) first, as the
         service writes them, then those handed to the emitter."""
-        written = [json.loads(body)["data"] for body in self.db.execute(
-            select(outbox.c.body).where(outbox.c.position > self.outbox_mark,
-                                        outbox.c.routing_key == event_type)
-            .order_by(outbox.c.position)).scalars()]
+        written = [json.loads(body)["data"] for row in self.db.execute(
+            select(outbox.c.body, outbox.c.events).where(outbox.c.position > self.outbox_mark,
+                                                         outbox.c.routing_key == event_type)
+            .order_by(outbox.c.position)) for body in bodies_of(row.body, row.events)]
         return written + self.emit.of_type(event_type)
 
     def forget_events(self):

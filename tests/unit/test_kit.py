@@ -5,17 +5,18 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from services.contracts import parse_event
+from services.contracts import new_event, parse_event
 from services.kit import events, migrate
 from services.kit import logging as kit_logging
+from services.kit import outbox as kit_outbox
 from services.kit.database import add_or_increment, make_engine
 from services.kit.errors import DomainError, RetryLater
 from services.kit.models import outbox
-from services.kit.outbox import OutboxWriter
+from services.kit.outbox import OutboxWriter, bodies_of, next_rows, outgoing, page_rows
 
 
 def test_retry_delay_doubles_from_half_a_second_and_is_capped_at_a_minute():
@@ -76,10 +77,7 @@ def sqlite_session(tmp_path):
 def test_the_outbox_row_is_the_contract_checked_event_in_the_callers_transaction(
         sqlite_session):
     writer = OutboxWriter(sqlite_session, "reporting")
-    event = writer.add("filing_acknowledged", {
-        "filing_id": None, "org_code": "FX01", "parent_code": "FX", "class_id": None,
-        "kind": "plan", "version": 1, "sha256": "0" * 64, "status": "acknowledged",
-        "reason": None})
+    event = writer.add("filing_acknowledged", FILING)
     sqlite_session.rollback()   # not committed: nothing to publish
     assert sqlite_session.execute(select(outbox)).all() == []
 
@@ -89,6 +87,82 @@ def test_the_outbox_row_is_the_contract_checked_event_in_the_callers_transaction
     assert (row.exchange, row.routing_key, row.sent_at) == ("reporting.events",
                                                             "filing_acknowledged", None)
     assert parse_event(row.body).id == event.id
+
+
+FILING = {"filing_id": None, "org_code": "FX01", "parent_code": "FX", "class_id": None,
+          "kind": "plan", "version": 1, "sha256": "0" * 64, "status": "acknowledged",
+          "reason": None}
+
+
+def _bodies(n):
+    return [new_event("reporting", "filing_acknowledged", {**FILING, "version": i + 1})
+            .body().decode() for i in range(n)]
+
+
+def test_a_page_row_comes_out_as_one_message_per_event_with_its_own_id_in_order(monkeypatch):
+    monkeypatch.setattr(kit_outbox, "EVENTS_PER_ROW", 4)
+    bodies = _bodies(10)
+    rows = page_rows("reporting.events", "filing_acknowledged", bodies, datetime.now(UTC))
+    assert [r["events"] for r in rows] == [4, 4, 2]
+    messages = [m for r in rows for m in outgoing(_Row(r))]
+    assert [m.body.decode() for m in messages] == bodies
+    ids = [json.loads(body)["id"] for body in bodies]
+    assert [m.message_id for m in messages] == ids and len(set(ids)) == 10
+    assert [r["event_id"] for r in rows] == [ids[0], ids[4], ids[8]]
+    assert {(m.exchange, m.routing_key, m.type) for m in messages} == {
+        ("reporting.events", "filing_acknowledged", "filing_acknowledged")}
+
+
+def test_an_envelope_that_does_not_begin_with_its_id_still_gives_it():
+    event = new_event("reporting", "filing_acknowledged", FILING)
+    body = json.dumps({"type": event.type, **event.payload}, separators=(",", ":"))
+    [message] = outgoing(_Row(page_rows("x", "filing_acknowledged", [body], None)[0]))
+    assert message.message_id == event.id
+
+
+def test_a_page_that_does_not_hold_what_it_says_is_refused():
+    with pytest.raises(ValueError, match="says 3 events and holds 2"):
+        bodies_of("{}\n{}", 3)
+
+
+class _Row:
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+
+def test_the_relay_takes_whole_rows_in_order_until_a_batch_and_health_counts_events(
+        sqlite_session, monkeypatch):
+    monkeypatch.setattr(kit_outbox, "BATCH", 5)
+    now = datetime.now(UTC)
+    single = _bodies(1)[0]
+    sqlite_session.execute(insert(outbox), [
+        {"event_id": json.loads(single)["id"], "exchange": "reporting.events",
+         "routing_key": "filing_acknowledged", "body": single, "events": None,
+         "created_at": now},
+        *page_rows("reporting.events", "filing_acknowledged", _bodies(3), now),
+        *page_rows("reporting.events", "filing_acknowledged", _bodies(4), now),
+        *page_rows("reporting.events", "filing_acknowledged", _bodies(2), now)])
+    assert sqlite_session.execute(kit_outbox.pending_events()).scalar_one() == 10
+    # 1 + 3 before the third row: fewer than five, so it comes too; the fourth waits.
+    assert [r.events for r in sqlite_session.execute(next_rows())] == [None, 3, 4]
+    sqlite_session.execute(text("UPDATE outbox SET sent_at = created_at WHERE position <= 3"))
+    assert [r.events for r in sqlite_session.execute(next_rows())] == [2]
+    assert sqlite_session.execute(kit_outbox.pending_events()).scalar_one() == 2
+
+
+def test_the_kit_revision_gives_an_outbox_made_before_it_its_page_counts(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/scheduling.db")
+    migrate.upgrade(engine, "scheduling")
+    with engine.begin() as connection:   # as a database made before the kit's revision was
+        connection.execute(text("ALTER TABLE outbox DROP COLUMN events"))
+        connection.execute(text("DELETE FROM alembic_version WHERE version_num = 'kit_0001'"))
+    migrate.upgrade(engine, "scheduling")
+    with engine.connect() as connection:
+        columns = {c[1] for c in connection.execute(text("PRAGMA table_info(outbox)"))}
+        versions = set(connection.execute(text("SELECT * FROM alembic_version")).scalars())
+    assert "events" in columns
+    assert versions == {"scheduling_0002", "kit_0001"}
+    engine.dispose()
 
 
 def test_add_or_increment_inserts_then_adds(sqlite_session):
