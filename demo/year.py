@@ -462,7 +462,9 @@ def run(small: bool = False, seed: int = 2026, out=None) -> YearRun:
                 year.close()
                 agreed = headline(summary, year.counts, completed_enrolments(rpc, year_plan),
                                   out)
-            peak = {name: processes.peak_rss_mb(p.pid) for name, p in running.items()}
+                peak = {name: processes.peak_rss_mb(p.pid) for name, p in running.items()}
+                # PDFs and charts are drawn by reporting's own renderer process
+                peak["reporting_renderer"] = rpc.reporting.health()["renderer_peak_rss_mb"]
             say("peak memory: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in peak.items()))
         finally:
             processes.stop(running)

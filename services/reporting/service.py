@@ -10,6 +10,7 @@ from services.kit import NotFound, PublishingService, event_handler, rpc
 
 from . import filing, projections, store
 from .models import ClassProgress, rp_state
+from .render.remote import renderer
 
 
 class ReportingService(PublishingService):
@@ -85,6 +86,13 @@ class ReportingService(PublishingService):
     @event_handler("enrollment", "completion_recorded", batch=200)
     def on_completion_recorded(self, events):
         self._apply(events)
+
+    @rpc
+    def health(self) -> dict:
+        """Also the renderer process (PDF, PNG): its pid while one runs, and the highest peak
+        memory of the renderers this process has run, which the demo and bench count."""
+        return {**PublishingService.health(self), "renderer_pid": renderer.pid,
+                "renderer_peak_rss_mb": round(renderer.peak_rss_mb(), 1)}
 
     # -- reports ------------------------------------------------------------------------------
 

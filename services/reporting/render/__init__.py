@@ -1,5 +1,8 @@
 """One report, many files: the report's data laid out as a Document (facts and tables), then
-written as CSV, XLSX, PDF or PNG charts. JSON is the data itself, in canonical form."""
+written as CSV, XLSX, PDF or PNG charts. JSON is the data itself, in canonical form.
+
+CSV and XLSX are written here; PDF and PNG by the renderer process (remote.py), which keeps
+matplotlib, fpdf2 and the CJK font out of the service's memory and its event loop free."""
 
 import json
 
@@ -20,10 +23,7 @@ def render(document: Document, fmt: str) -> bytes:
     if fmt == "xlsx":
         from .xlsx import render_xlsx
         return render_xlsx(document)
-    if fmt == "pdf":
-        from .pdf import render_pdf
-        return render_pdf(document)
-    if fmt == "png":
-        from .charts import render_png
-        return render_png(document)
+    if fmt in ("pdf", "png"):
+        from .remote import renderer
+        return renderer.render(document, fmt)
     raise ValueError(f"no renderer for {fmt}")

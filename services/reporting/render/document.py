@@ -1,7 +1,7 @@
 """The layout every renderer reads: a title, facts (label, value), tables with totals, charts."""
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,29 @@ class Document:
     facts: list[tuple[str, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+
+
+def to_data(document: Document) -> dict:
+    """The document as plain data (dicts, lists, strings, numbers) for the renderer process.
+    Rows are not copied; a value JSON cannot carry (a date, a Decimal) fails when it is sent."""
+    return _plain(document)
+
+
+def _plain(value):
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def from_data(data: dict) -> Document:
+    """The document `to_data` gave, after a trip through JSON (facts are tuples again)."""
+    return Document(
+        data["title"], data["subtitle"], [tuple(fact) for fact in data["facts"]],
+        [Table(t["title"], [Column(**c) for c in t["columns"]], t["rows"], t["totals"],
+               t["sheet"]) for t in data["tables"]],
+        [Chart(**c) for c in data["charts"]])
 
 
 def display_width(text: str) -> int:
