@@ -187,7 +187,8 @@ def pull_seconds(amqp_uri: str, urls: dict, class_id: str) -> dict:
     seconds = {}
     try:
         with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=120) as rpc:
-            rpc.reporting.report("class-plan", {"class_id": class_id}, "pdf")   # warm the font
+            for fmt in ("pdf", "xlsx"):   # a running service has its writers loaded
+                rpc.reporting.report("class-plan", {"class_id": class_id}, fmt)
             for fmt in ("json", "xlsx", "pdf"):
                 started = time.perf_counter()
                 answer = rpc.reporting.report("annual-summary", {"year": YEAR}, fmt)

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import and_, exists, func, insert, literal, select
 
+from services.kit.database import take_turns
 from services.kit.errors import DomainError, InvalidInput, RetryLater
 
 from . import domain, events
@@ -267,6 +268,10 @@ def record_viewing(session, reports: list[dict], emit, now: datetime | None = No
     session add up to 80% of it is `online`; a report for someone not enrolled is flagged."""
     now = now or utcnow()
     session_ids = {r["session_id"] for r in reports}
+    # Batches with the same person's minutes for a session take turns: they may come in two
+    # batches at once, and each must see the other's to add them up to 80%.
+    take_turns(session, {f"peixun.enrollment.viewing.{r['session_id']}.{r['member_no']}"
+                         for r in reports})
     sessions = {s.session_id: s for s in session.execute(select(TrainingSession).where(
         TrainingSession.session_id.in_(session_ids))).scalars()}
     missing = session_ids - set(sessions)
@@ -298,7 +303,7 @@ def record_viewing(session, reports: list[dict], emit, now: datetime | None = No
                  watched_minutes=report["watched_minutes"], site=report.get("site"),
                  enrolment_status=enrolment.status if enrolment else None,
                  event_id=report.get("event_id"))
-    session.execute(insert(ViewingReport), rows)
+    insert_rows(session, ViewingReport.__table__, rows)
     recorded = _online_from_reports(session, sessions, touched, emit, now)
     return {"reports": len(rows), "online": recorded, "flagged": len(rows) - sum(
         1 for r in rows if r["enrollment_id"])}

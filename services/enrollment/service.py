@@ -89,7 +89,7 @@ class EnrollmentService(PublishingService):
 
     # -- the outside world -------------------------------------------------------------------
 
-    @event_handler("live_platform", "viewer_attended", batch=200)
+    @event_handler("live_platform", "viewer_attended", batch=500)
     def on_viewer_attended(self, batch):
         reports = [{"event_id": event.id, **event.data} for event in batch]
         with self.emitting() as emit:

@@ -4,7 +4,7 @@ import logging
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import config, migrate
@@ -84,6 +84,17 @@ def commit_worker(worker_ctx) -> None:
     database = find_database(worker_ctx.container)
     if database is not None and worker_ctx in database.sessions:
         database.sessions[worker_ctx].commit()
+
+
+def take_turns(session: Session, keys) -> None:
+    """Transaction-scoped advisory locks on `keys` (strings), so that writers of the same keys
+    take turns until their commit while others go on in parallel. Taken in one order, so two
+    writers cannot deadlock. SQLite has one writer at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql" or not keys:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM "
+                         "(SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"),
+                    {"keys": sorted(set(keys))})
 
 
 def add_or_increment(session: Session, table, key: dict, increments: dict) -> None:

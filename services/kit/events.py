@@ -39,7 +39,7 @@ from services.contracts.topology import (
 )
 
 from . import config
-from .amqp import ConfirmingPublisher, Outgoing, PublishFailed, declare_topology
+from .amqp import ConfirmingPublisher, Outgoing, PublishFailed, corked, declare_topology
 from .database import find_database
 from .errors import DomainError, RetryLater
 from .models import inbox
@@ -234,8 +234,7 @@ class EventHandler(Entrypoint):
             except Exception:  # noqa: BLE001 - classified below like a handler failure
                 exc_info = sys.exc_info()
         if exc_info is None:
-            for _, message in items:
-                self.ack(message)
+            self.ack_all([message for _, message in items])
         elif len(items) > 1:
             # One bad event must not sink its batch: run each on its own.
             for item in items:
@@ -279,6 +278,16 @@ class EventHandler(Entrypoint):
             message.ack()
         except Exception as exc:  # noqa: BLE001 - the broker will redeliver; the inbox dedupes
             log.warning("ack failed (%s); the message will be redelivered", exc)
+
+    def ack_all(self, messages):
+        """A batch's acks written to the socket together: one write per ack was a tenth of a
+        busy consumer's time. Nothing yields while they are corked."""
+        try:
+            with corked(messages[0].channel.connection.transport):
+                for message in messages:
+                    message.ack()
+        except Exception as exc:  # noqa: BLE001 - the broker will redeliver; the inbox dedupes
+            log.warning("acks failed (%s); the messages will be redelivered", exc)
 
     def _republish(self, message, outgoing: Outgoing) -> bool:
         try:

@@ -1,8 +1,10 @@
 """Scheduling's reads: the catalogue items a command names, other classes' bookings, pages of
 lists, the sessions of a calendar. Set-based: one query per kind of thing, never per row."""
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
+
+from services.kit.database import take_turns
 
 from .domain import Catalogue, live_sessions
 from .models import (
@@ -22,17 +24,11 @@ REFERENCES = (("course_id", "courses", Course), ("venue_id", "venues", Venue),
 def lock_bookings(db: Session, inputs=(), sessions=()) -> None:
     """Writers that book the same venue, site or instructor take turns (until their commit),
     so that two workers never both find a room free and both book it. Writers of different
-    resources go on in parallel. Locks are taken in one order, so they cannot deadlock."""
-    if db.get_bind().dialect.name != "postgresql":
-        return   # SQLite has one writer at a time anyway
-    keys = {f"peixun.scheduling.{column}.{value}"
-            for column in ("venue_id", "site_id", "instructor_id")
-            for value in [item.get(column) for item in inputs]
-            + [getattr(s, column) for s in sessions] if value}
-    if keys:
-        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM "
-                        "(SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"),
-                   {"keys": sorted(keys)})
+    resources go on in parallel."""
+    take_turns(db, {f"peixun.scheduling.{column}.{value}"
+                    for column in ("venue_id", "site_id", "instructor_id")
+                    for value in [item.get(column) for item in inputs]
+                    + [getattr(s, column) for s in sessions] if value})
 
 
 def catalogue_for(db: Session, inputs=(), sessions=()) -> Catalogue:

@@ -2,12 +2,16 @@
 from the live platform's reports adding up to 80%, `absent` for everyone left when a session
 completes, and the anomaly flags."""
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from services.enrollment import attendance, completion, domain, enrolment
+from services.enrollment.events import Emitter
 from services.enrollment.models import (
     AnomalyFlag,
     AttendanceEntry,
@@ -514,3 +518,33 @@ def test_online_viewers_are_recorded_in_the_same_number_of_statements_whatever_t
 
     counts = statements_for(world, [range(0, 10), range(10, 400)], watched)
     assert counts[0] == counts[1] <= 9
+
+
+def test_two_batches_of_one_persons_minutes_at_once_still_add_up(tmp_path, request):
+    """PostgreSQL, two workers: a person's 40 and 32 minutes of a 90-minute session arrive in
+    two batches handled at the same time. The second waits for the first to commit, so it sees
+    its minutes: 72 is 80%, online. Without taking turns each saw only its own."""
+    with fresh_database("postgresql", tmp_path, "race", request) as db:
+        world = World(db).build()
+        class_id = world.klass(category="enterprise", capacity=10, delivery="hybrid")
+        [enrolled] = world.nominate(class_id, "E1")["enrolled"]
+        row = world.session(class_id, DAY, 0, hours=1.5)
+        db.commit()
+        attendance.record_viewing(db, [report(row, "E1", 40.0)], world.emit,
+                                  now=during(row, 120))     # first worker, not committed yet
+        second = {}
+
+        def second_worker():
+            with Session(db.get_bind()) as other:
+                second["result"] = attendance.record_viewing(
+                    other, [report(row, "E1", 32.0)], Emitter(), now=during(row, 121))
+                other.commit()
+
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        time.sleep(0.3)          # the second worker is now waiting for the first's commit
+        db.commit()
+        thread.join(timeout=10)
+        assert second["result"]["online"] == 1
+        assert attendance.current_status(db, enrolled.enrollment_id,
+                                         row.session_id) == "online"
