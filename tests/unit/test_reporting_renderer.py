@@ -198,3 +198,19 @@ def test_the_renderer_ends_with_the_service_process(end):
         service.kill()
         service.wait()
         wait_gone(worker)    # its pipe closed: the renderer saw the end of its input
+
+
+def test_a_renderer_that_hangs_fails_the_document_in_time_and_is_replaced(monkeypatch):
+    from services.reporting.render import remote
+
+    own = Renderer(timeout=1.0)
+    monkeypatch.setattr(remote, "COMMAND", [sys.executable, "-c",
+                                            "import time; time.sleep(60)"])
+    with pytest.raises(RendererFailed, match=r"failed while drawing pdf: no answer in 1 s"):
+        own.render(a_long_document(1), "pdf")
+    assert own.pid is None
+    monkeypatch.undo()
+    try:
+        assert own.render(a_long_document(1), "pdf").startswith(b"%PDF")
+    finally:
+        own.stop()

@@ -4,10 +4,10 @@ memory, not the service's, and while a document is drawn the service keeps answe
 eventlet the pipes are green, so waiting for the answer lets other green threads run.
 
 One document at a time (a lock). The renderer is started anew after RESTART_AFTER documents, so
-its memory stays bounded, and after it dies or answers nonsense: that request fails with
-RendererFailed, the next one starts a new renderer. It ends with the service process: it stops
-at the end of its input, and the pipe closes when the service exits, however it exits; at a
-normal exit the service also waits for it (atexit)."""
+its memory stays bounded, and after it dies, answers nonsense or takes longer than TIMEOUT: that
+request fails with RendererFailed, the next one starts a new renderer. It ends with the service
+process: it stops at the end of its input, and the pipe closes when the service exits, however
+it exits; at a normal exit the service also waits for it (atexit)."""
 
 import atexit
 import json
@@ -15,12 +15,15 @@ import subprocess
 import sys
 import threading
 
+import eventlet
+
 from services.kit import processes
 
 from .document import Document, to_data
 from .worker import FAILED, OK, read_frame, write_frame
 
 RESTART_AFTER = 50
+TIMEOUT = 120.0   # seconds for one document: a hung renderer must not hold every pull
 COMMAND = [sys.executable, "-m", "services.reporting.render.worker"]
 
 
@@ -29,8 +32,8 @@ class RendererFailed(RuntimeError):
 
 
 class Renderer:
-    def __init__(self, restart_after: int = RESTART_AFTER):
-        self.restart_after = restart_after
+    def __init__(self, restart_after: int = RESTART_AFTER, timeout: float = TIMEOUT):
+        self.restart_after, self.timeout = restart_after, timeout
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self._renders = 0
@@ -55,8 +58,10 @@ class Renderer:
                 self._kill()    # it died while idle: no request of ours was lost
             process = self._process or self._start()
             try:
-                write_frame(process.stdin, request)
-                answer = read_frame(process.stdout)
+                with eventlet.Timeout(self.timeout, TimeoutError(
+                        f"no answer in {self.timeout:g} s")):
+                    write_frame(process.stdin, request)
+                    answer = read_frame(process.stdout)
                 if answer is None or answer[:1] not in (OK, FAILED):
                     raise ValueError("no answer" if answer is None else "a garbled answer")
             except (OSError, ValueError, EOFError) as exc:
