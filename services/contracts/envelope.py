@@ -1,6 +1,7 @@
 """The event envelope every message carries (modelled on CloudEvents: id, type, source, time)."""
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,9 +74,33 @@ def parse_envelope(body: bytes | str) -> dict:
     return check_envelope(raw)
 
 
+_KEYS = frozenset(("id", "type", "source", "occurred_at", "version", "data"))
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+
+
+def _plainly_valid(raw: dict) -> bool:
+    """The everyday envelope, checked without marshmallow (a tenth of a busy consumer's time):
+    it accepts only what the schema accepts, and anything else goes to the schema, which names
+    what is wrong."""
+    try:
+        kind, source, version, moment = (raw["type"], raw["source"], raw["version"],
+                                         raw["occurred_at"])
+        return (raw.keys() == _KEYS and type(version) is int and version >= 1
+                and isinstance(raw["data"], dict)
+                and type(kind) is str and 0 < len(kind) <= 100
+                and type(source) is str and 0 < len(source) <= 100
+                and type(raw["id"]) is str and uuid.UUID(raw["id"]) is not None
+                and type(moment) is str and _ISO_TIME.fullmatch(moment) is not None
+                and datetime.fromisoformat(moment).tzinfo is not None)
+    except (KeyError, ValueError):
+        return False
+
+
 def check_envelope(raw) -> dict:
     if not isinstance(raw, dict):
         raise ContractError("body is not a JSON object")
+    if _plainly_valid(raw):
+        return raw
     try:
         _envelope.load(raw)
     except ValidationError as exc:

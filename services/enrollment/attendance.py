@@ -15,6 +15,7 @@ from sqlalchemy import and_, exists, func, insert, literal, select
 
 from services.kit.database import take_turns
 from services.kit.errors import DomainError, InvalidInput, RetryLater
+from services.kit.sql import insert_returning, insert_rows, pairs_in, utcnow
 
 from . import domain, events
 from .enrolment import session_or_404, session_times
@@ -29,7 +30,6 @@ from .models import (
     TrainingSession,
     ViewingReport,
 )
-from .sql import insert_returning, insert_rows, pairs_in, utcnow
 
 STATUSES = ("present", "online", "leave", "absent")
 

@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from services.kit.errors import RetryLater
+from services.kit.sql import upsert, utcnow
 
 from . import domain, events
 from .enrolment import apply_class, lock_class, release_all
 from .models import CurrentAttendance, Enrollment, StudyHours, TrainingClass, TrainingSession
-from .sql import upsert, utcnow
 
 HOURS_TOLERANCE = 1e-6
 

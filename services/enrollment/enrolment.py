@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from services.kit.errors import DomainError, InvalidInput, NotFound, RetryLater
+from services.kit.sql import aware, utcnow
 
 from . import domain, events
 from .models import Enrollment, Member, Organisation, Quota, TrainingClass, TrainingSession
-from .sql import aware, utcnow
 
 TERMINAL = ("cancelled", "completed")
 

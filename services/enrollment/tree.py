@@ -10,10 +10,10 @@ from sqlalchemy import func, select, update
 
 from services.contracts import schema_for
 from services.kit.errors import InvalidInput, NotFound, RetryLater
+from services.kit.sql import aware, upsert, utcnow
 
 from . import domain, events, importers, member_writes
 from .models import Member, Organisation
-from .sql import aware, upsert, utcnow
 
 PERSON_FIELDS = ("org_code", "joined_on", "employment", "secretary_of", "active")
 

@@ -1,6 +1,6 @@
 """How enrollment's things look over RPC: plain JSON-able dicts, dates as ISO strings."""
 
-from .sql import aware
+from services.kit.sql import aware
 
 
 def _iso(value):

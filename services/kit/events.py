@@ -28,7 +28,7 @@ from kombu import Consumer as KombuConsumer
 from kombu.mixins import ConsumerMixin
 from nameko.extensions import Entrypoint, ProviderCollector, SharedExtension
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from services.contracts import ContractError, Event, parse_event
 from services.contracts.topology import (
@@ -43,6 +43,7 @@ from .amqp import ConfirmingPublisher, Outgoing, PublishFailed, corked, declare_
 from .database import find_database
 from .errors import DomainError, RetryLater
 from .models import inbox
+from .sql import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,9 @@ class EventHandler(Entrypoint):
     def _commit(self, worker_ctx, events: list[Event]):
         session = self.database.session_for(worker_ctx)
         now = datetime.now(UTC)
-        session.execute(insert(inbox), [
+        # One statement for the batch (a JSON parameter on PostgreSQL): an executemany of the
+        # payloads was a tenth of a busy consumer's time.
+        insert_rows(session, inbox, [
             {"consumer": self.consumer_name, "event_id": e.id, "source": e.source,
              "type": e.type, "payload": e.payload, "received_at": now}
             for e in events

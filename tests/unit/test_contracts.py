@@ -1,5 +1,6 @@
 """The event contracts: every type of DESIGN §2 has a v1 schema, and the envelope is exact."""
 
+import contextlib
 import json
 from datetime import datetime
 
@@ -81,3 +82,39 @@ def test_fields_a_newer_producer_adds_are_ignored_not_refused():
 def test_a_producer_cannot_emit_an_event_that_breaks_its_own_contract():
     with pytest.raises(ContractError, match="hours"):
         new_event("scheduling", "session_completed", {**SAMPLES["session_completed"], "hours": -1})
+
+
+ENVELOPE = {"id": "5b7a2e0c-3f1d-4e8a-9c2b-1d4e5f6a7b8c", "type": "viewer_attended",
+            "source": "live_platform", "occurred_at": "2026-03-02T09:00:00.123456+08:00",
+            "version": 1, "data": {}}
+ENVELOPE_VARIANTS = [
+    {}, {"occurred_at": "2026-03-02T01:00:00Z"}, {"occurred_at": "2026-03-02T09:00:00"},
+    {"occurred_at": "2026-03-02 09:00:00+08:00"}, {"occurred_at": "20260302T090000+0800"},
+    {"occurred_at": "2026-02-30T09:00:00+08:00"}, {"occurred_at": 1767225600},
+    {"id": "not-a-uuid"}, {"id": "5B7A2E0C3F1D4E8A9C2B1D4E5F6A7B8C"}, {"id": 5},
+    {"version": True}, {"version": 0}, {"version": 2.0}, {"version": "1"},
+    {"type": ""}, {"type": "x" * 101}, {"source": None}, {"data": []}, {"extra": 1},
+]
+
+
+@pytest.mark.parametrize("change", ENVELOPE_VARIANTS)
+def test_the_envelopes_fast_check_accepts_only_what_the_schema_accepts(change):
+    from marshmallow import ValidationError
+
+    from services.contracts.envelope import _envelope, _plainly_valid
+
+    raw = {**ENVELOPE, **change}
+    if _plainly_valid(raw):
+        _envelope.load(raw)   # raises if the fast check let through what the schema refuses
+    else:
+        with contextlib.suppress(ValidationError):
+            _envelope.load(raw)   # the schema decides, and names what is wrong
+    missing = {k: v for k, v in ENVELOPE.items() if k != "data"}
+    assert not _plainly_valid(missing)
+
+
+def test_the_everyday_envelope_takes_the_fast_check():
+    from services.contracts.envelope import _plainly_valid
+
+    assert _plainly_valid(dict(ENVELOPE))
+    assert _plainly_valid({**ENVELOPE, "occurred_at": "2026-03-02T01:00:00Z"})

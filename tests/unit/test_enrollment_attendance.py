@@ -21,9 +21,9 @@ from services.enrollment.models import (
     StudyHours,
     ViewingReport,
 )
-from services.enrollment.sql import aware
 from services.kit import RetryLater
 from services.kit.errors import DomainError, InvalidInput
+from services.kit.sql import aware
 from tests.unit.test_enrollment_world import (
     World,
     class_data,

@@ -61,13 +61,12 @@ def insert_rows(session: Session, table, rows: list[dict], key: list[str] | None
     elif key:
         sql += f" ON CONFLICT ({', '.join(key)}) DO NOTHING"
     session.flush()   # ORM changes first, in order
-    cursor = session.connection().connection.dbapi_connection.cursor()
-    try:
-        for start in range(0, len(rows), PAGE):
-            cursor.execute(sql, (json.dumps(rows[start:start + PAGE], default=_json_value,
-                                            ensure_ascii=False, separators=(",", ":")),))
-    finally:
-        cursor.close()
+    connection = session.connection()
+    for start in range(0, len(rows), PAGE):
+        # Through SQLAlchemy's connection, so that a unique-key race surfaces as its
+        # IntegrityError (the event entrypoint acks a twin delivery on it).
+        connection.exec_driver_sql(sql, (json.dumps(rows[start:start + PAGE], default=_json_value,
+                                                    ensure_ascii=False, separators=(",", ":")),))
 
 
 def insert_returning(session: Session, table, rows: list[dict], serial: str,
