@@ -13,9 +13,11 @@ import eventlet
 eventlet.monkey_patch()
 
 import os
+import socket
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -130,6 +132,43 @@ def service_env(service_config, tmp_path):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def whole_system(amqp_uri, vhost, database_urls):
+    """Every service running in this process on emptied queues and tables, the gateway on a
+    free port: (its base URL, an RPC proxy). For module-scoped worlds behind the HTTP door."""
+    from nameko.runners import ServiceRunner
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
+    from services.enrollment.service import EnrollmentService
+    from services.gateway.service import GatewayService
+    from services.reporting.service import ReportingService
+    from services.scheduling.service import SchedulingService
+
+    purge_queues(amqp_uri, vhost)
+    for url in database_urls.values():
+        truncate_all(url)
+    port = free_port()
+    runner = ServiceRunner({
+        "AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json",
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+        **{f"{s.upper()}_DATABASE_URL": u for s, u in database_urls.items()}})
+    for cls in (SchedulingService, EnrollmentService, ReportingService, GatewayService):
+        runner.add_service(cls)
+    runner.start()
+    try:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as rpc:
+            yield f"http://127.0.0.1:{port}", rpc
+    finally:
+        runner.kill()
+
 
 def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tests.e2e.test_gateway_http import free_port
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

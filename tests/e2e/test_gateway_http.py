@@ -1,6 +1,5 @@
 """The slice through the public door: HTTP with a token, every service running."""
 
-import socket
 
 import pytest
 import requests
@@ -10,14 +9,8 @@ from services.gateway.service import GatewayService
 from services.gateway.tokens import create
 from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
-from tests.conftest import wait_until
+from tests.conftest import free_port, wait_until
 from tests.integration.test_slice import PROGRAM, a_class
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

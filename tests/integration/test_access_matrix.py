@@ -9,23 +9,16 @@ inside answers 2xx; a committee's reports hold nothing of the other committee.
 
 import json
 import re
-import socket
 from datetime import datetime, time, timedelta
 from itertools import count
 
 import pytest
 import requests
-from nameko.runners import ServiceRunner
-from nameko.standalone.rpc import ClusterRpcProxy
 
 import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
 from services.enrollment.domain import SHANGHAI
-from services.enrollment.service import EnrollmentService
-from services.gateway.service import GatewayService
 from services.gateway.tokens import create
-from services.reporting.service import ReportingService
-from services.scheduling.service import SchedulingService
-from tests.conftest import purge_queues, truncate_all, wait_until
+from tests.conftest import wait_until, whole_system
 
 ORGS = [("FX", "区委", "", "committee", ""),
         ("CA", "甲镇党委", "FX", "committee", ""),
@@ -37,12 +30,6 @@ MEMBERS = {"A1": "CA01", "A2": "CA01", "A3": "CA02", "B1": "CB01", "B2": "CB01"}
 SPARE = 12   # fresh people per side for writes that must succeed inside the scope
 ROLES = ("district_admin", "committee_admin", "org_admin", "checkin", "system")
 B_PEOPLE = re.compile(r'"B\d+"')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def org_rows():
@@ -99,22 +86,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(amqp_uri, vhost, database_urls):
-    purge_queues(amqp_uri, vhost)
-    for url in database_urls.values():
-        truncate_all(url)
-    port = free_port()
-    config = {"AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json",
-              "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-              **{f"{s.upper()}_DATABASE_URL": u for s, u in database_urls.items()}}
-    runner = ServiceRunner(config)
-    for cls in (SchedulingService, EnrollmentService, ReportingService, GatewayService):
-        runner.add_service(cls)
-    runner.start()
-    try:
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as rpc:
-            yield _build(World(f"http://127.0.0.1:{port}", database_urls["gateway"], rpc))
-    finally:
-        runner.kill()
+    with whole_system(amqp_uri, vhost, database_urls) as (base, rpc):
+        yield _build(World(base, database_urls["gateway"], rpc))
 
 
 def _build(w: World) -> World:

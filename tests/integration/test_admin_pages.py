@@ -9,22 +9,15 @@ files with CA. CB's program targets 4321 person-times, a number that no page of 
 """
 
 import re
-import socket
 from datetime import datetime
 
 import pytest
 import requests
-from nameko.runners import ServiceRunner
-from nameko.standalone.rpc import ClusterRpcProxy
 
 import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
 from services.enrollment.domain import SHANGHAI
-from services.enrollment.service import EnrollmentService
-from services.gateway.service import GatewayService
 from services.gateway.tokens import create
-from services.reporting.service import ReportingService
-from services.scheduling.service import SchedulingService
-from tests.conftest import purge_queues, truncate_all, wait_until
+from tests.conftest import wait_until, whole_system
 from tests.integration.test_access_matrix import a_class
 
 YEAR = datetime.now(SHANGHAI).year
@@ -39,12 +32,6 @@ TITLE_A = f"甲镇{HOSTILE}党员示范班"
 TITLE_B = "乙镇党员示范班"
 TITLE_C = "居民区党员学习班"
 TARGETS = {"CA": 100, "CB": 4321, "CA01": 10}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Site:
@@ -74,22 +61,8 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(amqp_uri, vhost, database_urls):
-    purge_queues(amqp_uri, vhost)
-    for url in database_urls.values():
-        truncate_all(url)
-    port = free_port()
-    config = {"AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json",
-              "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-              **{f"{s.upper()}_DATABASE_URL": u for s, u in database_urls.items()}}
-    runner = ServiceRunner(config)
-    for cls in (SchedulingService, EnrollmentService, ReportingService, GatewayService):
-        runner.add_service(cls)
-    runner.start()
-    try:
-        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as rpc:
-            yield _build(Site(f"http://127.0.0.1:{port}", database_urls["gateway"]), rpc)
-    finally:
-        runner.kill()
+    with whole_system(amqp_uri, vhost, database_urls) as (base, rpc):
+        yield _build(Site(base, database_urls["gateway"]), rpc)
 
 
 def _build(site: Site, rpc) -> Site:

@@ -1,7 +1,6 @@
 """Enrollment through the gateway: tokens limited to a subtree or to classes, nominations,
 check-in and corrections over HTTP, 403 (and nothing changed) outside one's reach."""
 
-import socket
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -12,7 +11,7 @@ from services.enrollment.domain import SHANGHAI
 from services.enrollment.service import EnrollmentService
 from services.gateway.service import GatewayService
 from services.gateway.tokens import create
-from tests.conftest import wait_until
+from tests.conftest import free_port, wait_until
 from tests.integration.test_enrollment_events import a_class, a_session, scheduling_event
 
 ORGS = [
@@ -35,12 +34,6 @@ MEMBERS = [
     {"row": 4, "member_no": "B1", "name": "丙", "org_code": "FX0201", "joined_on": "2010-07-01",
      "employment": "enterprise"},
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

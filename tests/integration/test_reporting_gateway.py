@@ -2,7 +2,6 @@
 caller's subtree enforced, filing as the organiser and review as the parent."""
 
 import io
-import socket
 
 import pytest
 import requests
@@ -11,15 +10,9 @@ from openpyxl import load_workbook
 from services.gateway.service import GatewayService
 from services.gateway.tokens import create
 from services.reporting.service import ReportingService
-from tests.conftest import wait_until
+from tests.conftest import free_port, wait_until
 from tests.integration.test_reporting_spine import send
 from tests.unit.test_reporting_district import small_district, uid
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
