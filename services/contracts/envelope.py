@@ -79,9 +79,9 @@ _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\
 
 
 def _plainly_valid(raw: dict) -> bool:
-    """The everyday envelope, checked without marshmallow (a tenth of a busy consumer's time):
-    it accepts only what the schema accepts, and anything else goes to the schema, which names
-    what is wrong."""
+    """The everyday envelope, checked without marshmallow (whose check was about 6% of a busy
+    consumer's time): it accepts only what the schema accepts, and anything else goes to the
+    schema, which names what is wrong."""
     try:
         kind, source, version, moment = (raw["type"], raw["source"], raw["version"],
                                          raw["occurred_at"])

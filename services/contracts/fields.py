@@ -18,6 +18,8 @@ ATTENDANCE_STATUSES = ("present", "online", "leave", "absent")
 COMPLETION_STATUSES = ("completed", "incomplete")
 FILING_KINDS = ("plan", "record")
 FILING_STATUSES = ("generated", "filed", "acknowledged", "returned")
+# An organisation code or a member number: short, printable, no spaces.
+CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}$"
 
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -29,8 +31,8 @@ def uuid_str(**kw):
 
 
 def code(**kw):
-    """An organisation code or a member number: short, printable, no spaces."""
-    return fields.String(validate=validate.Regexp(r"^[0-9A-Za-z_.\-]{1,64}$"), **kw)
+    """An organisation code or a member number (CODE_PATTERN)."""
+    return fields.String(validate=validate.Regexp(CODE_PATTERN), **kw)
 
 
 def one_of(choices, **kw):

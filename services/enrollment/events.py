@@ -15,6 +15,7 @@ from marshmallow.validate import Regexp
 from sqlalchemy import insert
 
 from services.contracts import ContractError, schema_for
+from services.contracts.envelope import dump_payload
 from services.contracts.topology import exchange_name
 from services.kit import clock
 from services.kit.models import outbox
@@ -46,21 +47,27 @@ def write_many_to_outbox(session, event_type: str, datas: list[dict]) -> int:
     wire = [{k: _wire(v) for k, v in data.items()} for data in datas]
     check_many(schema, wire)   # raises if a producer broke its own contract
     now = clock.now()
-    head = (f'","type":{json.dumps(event_type)},"source":"{SOURCE}",'
-            f'"occurred_at":"{now.isoformat()}","version":1,"data":')
+    head = envelope_head(event_type, now)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     bodies = []
     prefix = ordered_id_prefix()
     for n, data in enumerate(wire, start=1):
         if n % ORDERED_IDS == 0:
             prefix = ordered_id_prefix()
-        # The envelope (services.contracts.envelope) as new_event writes it, id first.
         bodies.append(f'{{"id":"{prefix}{n % ORDERED_IDS:06x}{head}{dumps(data)}}}')
     session.execute(insert(outbox), page_rows(exchange_name(SOURCE), event_type, bodies, now))
     return len(bodies)
 
 
 ORDERED_IDS = 1 << 24
+
+
+def envelope_head(event_type: str, now: datetime) -> str:
+    """What comes between an envelope's id and its data, as dump_payload writes the envelope
+    (id first, data last): `{"id":"<id>` + this + `<data>}` is the whole event."""
+    envelope = json.dumps(dump_payload("", SOURCE, event_type, 1, {}, now),
+                          ensure_ascii=False, separators=(",", ":"))
+    return envelope[len('{"id":"'):-len("{}}")]
 
 
 def ordered_id_prefix() -> str:

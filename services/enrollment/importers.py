@@ -13,8 +13,10 @@ from itertools import compress, islice
 from operator import itemgetter
 from pathlib import Path
 
-# The contracts' pattern for organisation codes and member numbers (fields.code).
-CODE = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+from services.contracts.fields import CODE_PATTERN
+
+# The contracts' pattern for organisation codes and member numbers.
+CODE = re.compile(CODE_PATTERN)
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST_JOIN = date(1921, 7, 1)
 # Joins a column's texts where an import sends them column by column: the ASCII unit

@@ -117,8 +117,7 @@ def _statement(page: KeptMembers, speaks: bool, now: datetime) -> tuple[str, dic
     written = datetime.now(UTC)   # when the outbox row was written (real time)
     params = {"speaks": speaks, "now": now, "written": written,
               "id_prefix": events.ordered_id_prefix(), "exchange": exchange_name(events.SOURCE),
-              "head": (f'","type":"person_changed","source":"{events.SOURCE}","occurred_at":'
-                       f'"{now.isoformat()}","version":1,"data":{{'),
+              "head": events.envelope_head("person_changed", now) + "{",
               "per_row": EVENTS_PER_ROW}
     texts = {"member_no": SEP.join(page.member_no), "name": SEP.join(page.name),
              "org_code": SEP.join(page.org_code), "joined_on": SEP.join(page.joined_text),

@@ -22,6 +22,16 @@ class Principal:
     org_code: str | None = None
     class_ids: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def within(self) -> str | None:
+        """The subtree the principal is limited to (None: a district_admin, unlimited)."""
+        return None if self.role == "district_admin" else self.org_code
+
+    @property
+    def who(self) -> str:
+        """How filings and reviews name who acted."""
+        return f"{self.role}:{self.org_code or '-'}"
+
     def require(self, *roles: str) -> None:
         if self.role not in roles:
             raise Forbidden(f"the {self.role} role may not do this", rule="role")

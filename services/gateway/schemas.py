@@ -4,10 +4,11 @@ services (and the routes' own checks) still validate."""
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from services.contracts.fields import CODE_PATTERN
 from services.reporting.domain import FORMATS, REPORTS
 from services.scheduling.schemas import ClassQuery
 
-CODE = validate.Regexp(r"^[0-9A-Za-z_.\-]{1,64}$")
+CODE = validate.Regexp(CODE_PATTERN)
 DOCUMENT_FORMATS = ("json", "csv", "xlsx", "pdf")
 FILING_KINDS = ("plan", "record")
 INBOX_STATUSES = ("filed", "acknowledged", "returned", "all")

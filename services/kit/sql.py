@@ -47,12 +47,9 @@ def insert_rows(session: Session, table, rows: list[dict], key: list[str] | None
     # One parameter per page: the rows as a JSON array that PostgreSQL turns back into a
     # record set. Python's json is fast C; psycopg2's per-value quoting of 8 columns × 5,000
     # rows was not (COPY is refused under eventlet's green psycopg2).
-    from sqlalchemy.dialects import postgresql
-
-    dialect = postgresql.dialect()
-    types = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"SELECT {', '.join(columns)} FROM json_to_recordset(%s::json) AS t({types})")
+           f"SELECT {', '.join(columns)} FROM json_to_recordset(%s::json) "
+           f"AS t({_record_types(table, columns)})")
     if key and update and others:
         sql += (f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in others))
@@ -60,13 +57,7 @@ def insert_rows(session: Session, table, rows: list[dict], key: list[str] | None
             sql += f" WHERE {table.name}.{unless_newer} < EXCLUDED.{unless_newer}"
     elif key:
         sql += f" ON CONFLICT ({', '.join(key)}) DO NOTHING"
-    session.flush()   # ORM changes first, in order
-    connection = session.connection()
-    for start in range(0, len(rows), PAGE):
-        # Through SQLAlchemy's connection, so that a unique-key race surfaces as its
-        # IntegrityError (the event entrypoint acks a twin delivery on it).
-        connection.exec_driver_sql(sql, (json.dumps(rows[start:start + PAGE], default=_json_value,
-                                                    ensure_ascii=False, separators=(",", ":")),))
+    _json_pages(session, sql, rows)
 
 
 def insert_returning(session: Session, table, rows: list[dict], serial: str,
@@ -82,25 +73,33 @@ def insert_returning(session: Session, table, rows: list[dict], serial: str,
     wanted = [serial, *returning]
     if session.get_bind().dialect.name != "postgresql":
         return _sqlite_insert_returning(session, table, rows, columns, wanted)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+           f"SELECT {', '.join(columns)} FROM ROWS FROM (json_to_recordset(%s::json) "
+           f"AS ({_record_types(table, columns)})) WITH ORDINALITY AS t({', '.join(columns)}, "
+           f"ordinal) ORDER BY ordinal RETURNING {', '.join(wanted)}")
+    out: list[tuple] = []
+    for result in _json_pages(session, sql, rows):
+        out.extend(sorted((tuple(r) for r in result), key=lambda r: r[0]))
+    return out
+
+
+def _record_types(table, columns: list[str]) -> str:
+    """`column type, …` of a json_to_recordset, in PostgreSQL's names for the columns' types."""
     from sqlalchemy.dialects import postgresql
 
     dialect = postgresql.dialect()
-    types = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
-    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-           f"SELECT {', '.join(columns)} FROM ROWS FROM (json_to_recordset(%s::json) "
-           f"AS ({types})) WITH ORDINALITY AS t({', '.join(columns)}, ordinal) "
-           f"ORDER BY ordinal RETURNING {', '.join(wanted)}")
-    session.flush()
-    cursor = session.connection().connection.dbapi_connection.cursor()
-    out: list[tuple] = []
-    try:
-        for start in range(0, len(rows), PAGE):
-            cursor.execute(sql, (json.dumps(rows[start:start + PAGE], default=_json_value,
-                                            ensure_ascii=False, separators=(",", ":")),))
-            out.extend(sorted(cursor.fetchall(), key=lambda r: r[0]))
-    finally:
-        cursor.close()
-    return out
+    return ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+
+
+def _json_pages(session: Session, sql: str, rows: list[dict]) -> list:
+    """Run `sql` once per page of rows, the page as its one JSON parameter; the results.
+    Through SQLAlchemy's connection, so that a unique-key race surfaces as its IntegrityError
+    (the event entrypoint acks a twin delivery on it)."""
+    session.flush()   # ORM changes first, in order
+    connection = session.connection()
+    return [connection.exec_driver_sql(sql, (json.dumps(
+        rows[start:start + PAGE], default=_json_value, ensure_ascii=False,
+        separators=(",", ":")),)) for start in range(0, len(rows), PAGE)]
 
 
 def _sqlite_insert_returning(session: Session, table, rows: list[dict], columns: list[str],

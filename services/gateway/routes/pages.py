@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import eventlet
 from werkzeug.wrappers import Response
 
+from services.contracts.fields import CODE_PATTERN
 from services.kit.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from services.reporting import domain as reporting_domain
 
@@ -28,7 +29,7 @@ from .. import auth, problems
 from ..http import http
 from ..pages import views
 from .base import RoutesBase
-from .reporting import ADMINS, file_response
+from .reporting import ADMINS, file_response, inbox_of
 
 COOKIE = "peixun_admin"
 COOKIE_PATH = "/admin"
@@ -38,7 +39,7 @@ CLASSES_PER_PAGE = 100
 SCHEDULING_PAGE = 200                # scheduling's largest page
 SCHEDULING_PAGES = 50                # at most 10,000 classes a year on the list
 INBOX_PER_PAGE = 50
-CODE = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+CODE = re.compile(CODE_PATTERN)
 DOWNLOADS = {"annual-summary": ("xlsx", "pdf", "csv", "png", "json"),
              "class-record": ("pdf", "xlsx", "csv", "json"),
              "document": ("pdf", "xlsx", "csv", "json")}
@@ -65,11 +66,11 @@ class Caller:
 
     @property
     def within(self) -> str | None:
-        return None if self.principal.role == "district_admin" else self.principal.org_code
+        return self.principal.within
 
     @property
     def who(self) -> str:
-        return f"{self.principal.role}:{self.principal.org_code or '-'}"
+        return self.principal.who
 
     @property
     def csrf(self) -> str:
@@ -325,7 +326,7 @@ class PagesRoutes(RoutesBase):
     def admin_filings(self, request):
         caller = self.page_caller(request)
         status = chosen(request.args, tuple(views.INBOX_TABS), "filed", name="status")
-        org_code = self.page_inbox_of(caller, code_of(request.args))
+        org_code = inbox_of(caller.principal, code_of(request.args))
         answer = self.reporting.filing_inbox(org_code, status, positive(request.args),
                                              INBOX_PER_PAGE)
         items = answer["items"]
@@ -336,16 +337,6 @@ class PagesRoutes(RoutesBase):
         notice = views.DONE.get(request.args.get("done", ""))
         return html(views.inbox(answer, caller.principal, status, org_code, titles, names,
                                 caller.csrf, notice))
-
-    def page_inbox_of(self, caller: Caller, org_code: str | None) -> str | None:
-        """Whose inbox: a district_admin's choice (none: the district's own); anyone else's own
-        organisation, as the API's inbox."""
-        if caller.within is None:
-            return org_code
-        if org_code not in (None, caller.within):
-            raise Forbidden("you review what is addressed to your own organisation",
-                            rule="filing_reviewer")
-        return caller.within
 
     def page_class_title(self, class_id: str) -> tuple[str, str | None]:
         try:

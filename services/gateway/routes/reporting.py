@@ -43,6 +43,17 @@ def only(args, allowed) -> dict:
     return {k: args[k] for k in allowed if args.get(k) not in (None, "")}
 
 
+def inbox_of(principal, org_code: str | None) -> str | None:
+    """Whose filing inbox: a district_admin's choice (none: the district's own); anyone else's
+    is its own organisation's."""
+    if principal.within is None:
+        return org_code
+    if org_code not in (None, principal.within):
+        raise Forbidden("you review what is addressed to your own organisation",
+                        rule="filing_reviewer")
+    return principal.within
+
+
 def integer(args, name: str, default: int) -> int:
     try:
         return int(args.get(name, default))
@@ -55,8 +66,7 @@ class ReportingRoutes(RoutesBase):
         """The caller, and the organisation it acts as (None: a district_admin, unlimited)."""
         principal = self.principal(request)
         principal.require(*ADMINS)
-        acting = None if principal.role == "district_admin" else principal.org_code
-        return principal, acting, f"{principal.role}:{principal.org_code or '-'}"
+        return principal, principal.within, principal.who
 
     @http("GET", "/api/v1/classes/<string:class_id>/progress", tag="reports")
     def class_progress(self, request, class_id):
@@ -73,7 +83,7 @@ class ReportingRoutes(RoutesBase):
             within = None
         else:
             principal.require(*ADMINS)
-            within = None if principal.role == "district_admin" else principal.org_code
+            within = principal.within
         params = only(request.args, (*REPORT_PARAMS, "format"))
         fmt = params.pop("format", "json")
         return file_response(self.reporting.report(report, params, fmt, within))
@@ -100,12 +110,9 @@ class ReportingRoutes(RoutesBase):
     @http("GET", "/api/v1/filings/inbox", query=G.InboxQuery, page=True, tag="filings")
     def filing_inbox(self, request):
         """What a superior organisation has to review (status=filed) or has reviewed."""
-        _, acting, _ = self._acting(request)
+        principal, _, _ = self._acting(request)
         args = only(request.args, ("org_code", "status", "page", "per_page"))
-        org_code = args.get("org_code", acting)
-        if acting is not None and org_code != acting:
-            raise Forbidden("you review what is addressed to your own organisation",
-                            rule="filing_reviewer")
+        org_code = inbox_of(principal, args.get("org_code"))
         return self.reporting.filing_inbox(org_code, args.get("status", "filed"),
                                            integer(args, "page", 1),
                                            integer(args, "per_page", 50))

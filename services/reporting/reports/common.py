@@ -3,7 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
-from services.contracts.fields import UUID_PATTERN
+from services.contracts.fields import CODE_PATTERN, UUID_PATTERN
 from services.kit.errors import NotFound
 
 from .. import domain as d
@@ -20,7 +20,7 @@ def year_field(**kw):
 
 
 def code_field(**kw):
-    return fields.String(validate=validate.Regexp(r"^[0-9A-Za-z_.\-]{1,64}$"), **kw)
+    return fields.String(validate=validate.Regexp(CODE_PATTERN), **kw)
 
 
 def class_id_field(**kw):
