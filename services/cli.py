@@ -16,6 +16,7 @@ import time
 import click
 
 from services.kit import config
+from services.kit import logging as _kit_logging  # noqa: F401 - its record factory and filters
 
 
 @click.group()

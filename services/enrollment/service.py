@@ -7,7 +7,8 @@ from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
 
-from services.kit import InvalidInput, PublishingService, event_handler, rpc
+from services.kit import InvalidInput, PublishingService, event_handler
+from services.kit.rpc import rpc
 from services.kit.validation import load
 
 from . import attendance, completion, enrolment, schemas, tree, views

@@ -6,7 +6,8 @@ the high-volume types come in batches. RPC is what the gateway and the CLI call.
 
 from sqlalchemy import select
 
-from services.kit import NotFound, PublishingService, event_handler, rpc
+from services.kit import NotFound, PublishingService, event_handler
+from services.kit.rpc import rpc
 
 from . import filing, projections, store
 from .models import ClassProgress, rp_state

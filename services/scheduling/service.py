@@ -3,7 +3,8 @@ validates, calls the domain and hands its events to the outbox; the kit commits.
 
 from sqlalchemy import select
 
-from services.kit import NotFound, PublishingService, rpc
+from services.kit import NotFound, PublishingService
+from services.kit.rpc import rpc
 from services.kit.validation import load
 
 from . import calendars, catalogue, domain, queries, schemas, views

@@ -6,8 +6,8 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from services.kit import Database, ServiceRpc, event_handler, rpc
-from services.kit.rpc import RpcTimeout
+from services.kit import Database, ServiceRpc, event_handler
+from services.kit.rpc import RpcTimeout, rpc
 from services.reporting import projections
 from tests.conftest import wait_until
 from tests.integration.test_event_guarantees import progress_of, session_completed

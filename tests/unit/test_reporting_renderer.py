@@ -214,3 +214,15 @@ def test_a_renderer_that_hangs_fails_the_document_in_time_and_is_replaced(monkey
         assert own.render(a_long_document(1), "pdf").startswith(b"%PDF")
     finally:
         own.stop()
+
+
+def test_the_renderer_process_loads_none_of_the_services_libraries():
+    """Its memory is matplotlib's, fpdf2's and the font's alone: the kit's light modules load
+    without nameko, eventlet, SQLAlchemy or kombu."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys\n"
+         "from services.reporting.render import charts, pdf, worker\n"
+         "print(sorted(m for m in ('nameko', 'eventlet', 'sqlalchemy', 'kombu') "
+         "if m in sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -14,8 +14,6 @@ import os
 import signal
 import struct
 import sys
-import types
-from pathlib import Path
 
 from .document import from_data
 
@@ -57,15 +55,6 @@ def write_frame(stream, body: bytes) -> None:
     stream.flush()
 
 
-def _kit_config_only() -> None:
-    """The renderers read services.kit.config alone; the kit package's __init__ would bring
-    nameko, eventlet, SQLAlchemy and kombu (≈58 MB) into a process that uses none of them."""
-    if "services.kit" not in sys.modules:
-        kit = types.ModuleType("services.kit")
-        kit.__path__ = [str(Path(__file__).resolve().parents[2] / "kit")]
-        sys.modules["services.kit"] = kit
-
-
 def _renderer(fmt: str):
     if fmt == "pdf":
         from .pdf import render_pdf
@@ -87,7 +76,6 @@ def answer(request: bytes) -> bytes:
 def main() -> None:
     # Ctrl-C in a terminal reaches the whole process group: the service decides when this ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _kit_config_only()
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)    # a library's stray print goes to stderr, not into an answer
     requests = sys.stdin.buffer
