@@ -1,8 +1,8 @@
 """The two-hop pipeline with enrollment and reporting in their own processes, as deployed:
 the live platform's `viewer_attended` → enrollment (attendance) → `attendance_recorded` →
 reporting's read model. Three figures: the sustained rate against nameko's trivial drain
-(measured as that baseline is: the queue filled first, then drained; the rate while the bench
-publishes alongside is printed as a comment), the p50/p99 from `session_completed` to
+(measured as that baseline is: the queue filled first, then drained, the best of three; the rate
+while the bench publishes alongside is printed as a comment), the p50/p99 from `session_completed` to
 reporting's record of that session under viewer_attended at half that rate (STACK.md), and each
 service's peak RSS (VmHWM) at the end.
 
@@ -31,7 +31,8 @@ from .harness import bench_line, databases, vhost
 SERVICES = ("enrollment", "reporting")
 MEMBERS = 1_000
 LIVE_SESSIONS = 10                # × MEMBERS: viewer_attended published while consumed
-RATE_SESSIONS = 20                # × MEMBERS: the rate figure's events, queued beforehand
+RATE_SESSIONS = 20                # × MEMBERS: one drain's events, queued beforehand
+DRAINS = 3                        # the rate is the best drain, as the trivial drain's baseline
 LOAD_SESSIONS = 20                # fresh (session, person) pairs for the latency run's load
 SAMPLES = 200
 SESSION_MINUTES = 60
@@ -151,7 +152,7 @@ def _world(rpc, publisher: ConfirmingPublisher, reporting: Database):
         raise RuntimeError(f"bench_pipeline: import kept {result['kept']}: {result['bad'][:3]}")
     class_id, quiet_id = str(uuid.uuid4()), str(uuid.uuid4())
     sessions = [_session(class_id, i, True)
-                for i in range(LIVE_SESSIONS + RATE_SESSIONS + LOAD_SESSIONS)]
+                for i in range(LIVE_SESSIONS + DRAINS * RATE_SESSIONS + LOAD_SESSIONS)]
     quiet = [_session(quiet_id, i, False) for i in range(SAMPLES)]
     _publish_all(publisher, [_scheduling("class_published", _class(class_id, "hybrid")),
                              _scheduling("class_published", _class(quiet_id, "offline"))]
@@ -291,11 +292,15 @@ def _run(ctx) -> None:
                              timeout=60) as rpc:
             session_ids, quiet, member_nos = _world(rpc, publisher, reporting)
         live = session_ids[:LIVE_SESSIONS]
-        drained = session_ids[LIVE_SESSIONS:LIVE_SESSIONS + RATE_SESSIONS]
-        load = session_ids[LIVE_SESSIONS + RATE_SESSIONS:]
+        drains = [session_ids[LIVE_SESSIONS + n * RATE_SESSIONS:
+                              LIVE_SESSIONS + (n + 1) * RATE_SESSIONS] for n in range(DRAINS)]
+        load = session_ids[LIVE_SESSIONS + DRAINS * RATE_SESSIONS:]
         _live_rate(publisher, reporting, enrollment, live, member_nos)
-        rate = _drain_rate(publisher, reporting, enrollment, processes["enrollment"].pid,
-                           drained, member_nos, len(live) * MEMBERS)
+        # The best of three drains, as the baseline is measured: a single one swings with
+        # whatever else the two cores are doing.
+        rate = max(_drain_rate(publisher, reporting, enrollment, processes["enrollment"].pid,
+                               drained, member_nos, (len(live) + n * len(drained)) * MEMBERS)
+                   for n, drained in enumerate(drains))
         baseline = ctx.baselines["nameko_drain"]
         bench_line("pipeline_two_hop_rate", rate, "events/s", baseline,
                    f"≥{RATE_GOAL}×trivial_drain", rate >= RATE_GOAL * baseline)

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 RETRY_DEADLINE = 600.0   # seconds a `RetryLater` keeps being retried before it is a dead letter
 MAX_DELAY = 60.0
-LINGER = 0.02            # seconds a partial batch waits for more messages
+LINGER = 0.02            # seconds of quiet after which a partial batch goes
+MAX_LINGER = 0.1         # seconds a partial batch's first message waits at most
 
 H_REASON = "x-peixun-reason"
 H_SERVICE = "x-peixun-service"
@@ -78,6 +79,15 @@ def has_deadline(exc: BaseException) -> bool:
     """Retried for RETRY_DEADLINE only: it may never come right (DESIGN §3: 10 minutes).
     An outage is retried for as long as it lasts."""
     return isinstance(exc, RetryLater | sa_exc.IntegrityError)
+
+
+def linger_left(now: float, first: float, last: float) -> float:
+    """Seconds a partial batch still waits for more messages (its first came at `first`, the
+    latest at `last`): none once LINGER has passed without one, or the first has waited
+    MAX_LINGER. While messages stream in, a batch fills. A fixed wait from the first had cut
+    a busy consumer's batches of 500 into pieces of 30 to 300, each paying a batch's round
+    trips."""
+    return max(0.0, min(LINGER - (now - last), MAX_LINGER - (now - first)))
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -174,10 +184,19 @@ class EventHandler(Entrypoint):
             self.dead_letter(message, exc.reason)
             return
         self._buffer.append((event, message))
+        self._last_arrival = time.monotonic()
         if len(self._buffer) >= self.batch:
             self._flush()
         elif self._flusher is None:
-            self._flusher = eventlet.spawn_after(LINGER, self._flush)
+            self._first_arrival = self._last_arrival
+            self._flusher = eventlet.spawn_after(LINGER, self._linger)
+
+    def _linger(self):
+        wait = linger_left(time.monotonic(), self._first_arrival, self._last_arrival)
+        if wait > 0:
+            self._flusher = eventlet.spawn_after(wait, self._linger)
+        else:
+            self._flush()
 
     def _flush(self):
         if self._flusher is not None:

@@ -24,6 +24,21 @@ def test_retry_delay_doubles_from_half_a_second_and_is_capped_at_a_minute():
     assert events.retry_delay(30) == 60.0
 
 
+def test_a_partial_batch_waits_while_messages_stream_in_and_goes_after_a_quiet_spell():
+    linger, most = events.LINGER, events.MAX_LINGER
+    # A message came just now: wait a whole quiet spell more.
+    assert events.linger_left(now=10.05, first=10.0, last=10.05) == pytest.approx(linger)
+    # Half a quiet spell without one: wait the other half.
+    assert events.linger_left(now=10.0 + linger / 2, first=10.0, last=10.0) == \
+        pytest.approx(linger / 2)
+    # Quiet for a whole spell: go.
+    assert events.linger_left(now=10.0 + linger + 1e-9, first=10.0, last=10.0) == 0
+    # Messages keep coming, but the first has waited long enough: go.
+    assert events.linger_left(now=10.0 + most + 1e-9, first=10.0, last=10.0 + most) == 0
+    assert events.linger_left(now=10.0 + most - 0.005, first=10.0, last=10.0 + most - 0.005) \
+        == pytest.approx(0.005)
+
+
 @pytest.mark.parametrize("exc,retryable", [
     (RetryLater("class not seen yet"), True),
     (sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")), True),

@@ -146,6 +146,7 @@ def test_a_renderer_that_dies_while_drawing_fails_that_document_naming_it(monkey
         own.render(a_long_document(1), "pdf")
     assert own.pid is None
     monkeypatch.undo()
+    own.timeout = 60.0   # a real renderer's start-up alone can take a second on a busy machine
     try:
         assert own.render(a_long_document(1), "pdf").startswith(b"%PDF")
     finally:
@@ -210,6 +211,7 @@ def test_a_renderer_that_hangs_fails_the_document_in_time_and_is_replaced(monkey
         own.render(a_long_document(1), "pdf")
     assert own.pid is None
     monkeypatch.undo()
+    own.timeout = 60.0   # a real renderer's start-up alone can take a second on a busy machine
     try:
         assert own.render(a_long_document(1), "pdf").startswith(b"%PDF")
     finally:
