@@ -385,3 +385,29 @@ def test_a_page_the_broker_refuses_halfway_stays_unsent_and_goes_out_whole_later
     assert ids[0] == ids[5] == lone.id
     assert ids[5:10] == ids[:5] and len(set(ids)) == 9
     engine.dispose()
+
+
+def test_an_event_no_service_consumes_comes_back_is_marked_sent_and_the_rest_go_on(
+        container_factory, service_config, database_urls, listener):
+    """Every consumer queue is declared up front, so a message the broker returns as
+    unroutable is of a type nobody consumes: the relay logs it and marks it sent, and the
+    events after it go out (persistent, with their ids and types)."""
+    engine = make_engine(database_urls["enrollment"])
+    migrate.upgrade(engine, "enrollment")
+    with Session(engine) as session, session.begin():
+        session.execute(outbox.insert().values(
+            event_id=str(uuid.uuid4()), exchange="enrollment.events",
+            routing_key="nobody_consumes_this", body="{}", created_at=datetime.now(UTC)))
+    engine, lone = write_enrollment_outbox(database_urls["enrollment"], [3])
+    assert pending(engine) == 5
+
+    container_factory(EnrollmentService, service_config).start()
+    wait_until(lambda: pending(engine) == 0, timeout=20, message="the relay to publish")
+
+    messages = listener(4)
+    assert json.loads(messages[0].body)["id"] == lone.id
+    assert [m.properties["delivery_mode"] for m in messages] == [2] * 4
+    assert [m.properties["type"] for m in messages] == ["person_changed"] * 4
+    assert [m.properties["message_id"] for m in messages] == \
+        [json.loads(m.body)["id"] for m in messages]
+    engine.dispose()
