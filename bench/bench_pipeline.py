@@ -1,10 +1,10 @@
 """The two-hop pipeline with enrollment and reporting in their own processes, as deployed:
 the live platform's `viewer_attended` → enrollment (attendance) → `attendance_recorded` →
 reporting's read model. Three figures: the sustained rate against nameko's trivial drain
-(measured as that baseline is: the queue filled first, then drained, the best of three; the rate
-while the bench publishes alongside is printed as a comment), the p50/p99 from `session_completed` to
-reporting's record of that session under viewer_attended at half that rate (STACK.md), and each
-service's peak RSS (VmHWM) at the end.
+(measured as that baseline is: the queue filled first, then drained, the best of three; the
+rate while the bench publishes alongside is printed as a comment), the p50/p99 from
+`session_completed` to reporting's record of that session under viewer_attended at half that
+rate (STACK.md), and each service's peak RSS (VmHWM) at the end.
 
 Run alone: `.venv/bin/peixun bench bench_pipeline`.
 """
@@ -14,7 +14,6 @@ import signal
 import tempfile
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import eventlet
@@ -26,7 +25,7 @@ from services.enrollment.domain import SHANGHAI
 from services.kit.amqp import ConfirmingPublisher, Outgoing, declare_topology
 from services.kit.processes import peak_rss_mb, popen_service, stop, wait_healthy
 
-from .harness import bench_line, databases, vhost
+from .harness import apart, bench_line
 
 SERVICES = ("enrollment", "reporting")
 MEMBERS = 1_000
@@ -270,10 +269,10 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def run(ctx) -> None:
-    """On databases and a vhost of its own: the import bench before it leaves 60,000 members
-    and their events behind, whose stale planner statistics slowed this one to a quarter."""
-    with vhost() as amqp_uri, databases() as urls:
-        _run(replace(ctx, amqp_uri=amqp_uri, urls=urls))
+    """Apart: the import bench before it leaves 60,000 members and their events behind,
+    whose stale planner statistics slowed this one to a quarter."""
+    with apart(ctx) as own:
+        _run(own)
 
 
 def _run(ctx) -> None:

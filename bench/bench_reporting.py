@@ -10,7 +10,6 @@ import io
 import json
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg2
@@ -24,7 +23,7 @@ from services.kit.database import make_engine
 from services.reporting import replay
 from services.reporting.service import ReportingService
 
-from .harness import bench_line, databases, nameko_config, timed, vhost
+from .harness import apart, bench_line, nameko_config, timed
 
 YEAR = 2026
 COMMITTEES = 40
@@ -201,12 +200,11 @@ def pull_seconds(amqp_uri: str, urls: dict, class_id: str) -> dict:
 
 
 def run(ctx) -> None:
-    """On a vhost and databases of its own: the import bench before it leaves 60,000
-    person_changed events in reporting's queue, which the service pulling the reports then
-    consumed meanwhile (the annual summary took 1.7 s as XLSX and 3.9 s as PDF, not 0.3 and
-    0.9)."""
-    with vhost() as amqp_uri, databases() as urls:
-        _run(replace(ctx, amqp_uri=amqp_uri, urls=urls))
+    """Apart: the import bench before it leaves 60,000 person_changed events in reporting's
+    queue, which the service pulling the reports then consumed meanwhile (the annual summary
+    took 1.7 s as XLSX and 3.9 s as PDF, not 0.3 and 0.9)."""
+    with apart(ctx) as own:
+        _run(own)
 
 
 def _run(ctx) -> None:

@@ -5,6 +5,7 @@ import time
 import urllib.parse
 import uuid
 from contextlib import contextmanager
+from dataclasses import replace
 
 import psycopg2
 import requests
@@ -78,3 +79,12 @@ def databases():
 def nameko_config(amqp_uri: str, urls: dict) -> dict:
     return {"AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json",
             **{f"{s.upper()}_DATABASE_URL": u for s, u in urls.items()}}
+
+
+@contextmanager
+def apart(ctx):
+    """The run's context (its baselines) on a vhost and databases of this benchmark's own:
+    what an earlier benchmark leaves behind (queued events, tables without statistics) must
+    not slow the next one."""
+    with vhost() as amqp_uri, databases() as urls:
+        yield replace(ctx, amqp_uri=amqp_uri, urls=urls)

@@ -145,7 +145,7 @@ def test_the_inbox_check_finds_exactly_the_consumers_own_seen_ids(where, databas
     through reporting's (consumer, position) index."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import delete, insert, text
+    from sqlalchemy import delete, insert
 
     from services.kit import migrate
     from services.kit.database import make_engine

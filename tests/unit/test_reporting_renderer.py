@@ -135,14 +135,13 @@ def test_a_renderer_that_died_while_idle_is_started_anew_for_the_next_document()
         own.stop()
 
 
-def test_a_renderer_that_dies_while_drawing_fails_that_document_naming_it(monkeypatch):
+def fails_then_is_replaced(monkeypatch, own: Renderer, script: str, reason: str) -> None:
+    """`own`, started as a process running `script`, fails its document for `reason`; the
+    next document starts a real renderer."""
     from services.reporting.render import remote
 
-    own = Renderer()
-    monkeypatch.setattr(remote, "COMMAND", [sys.executable, "-c",
-                                            "import sys; sys.stdin.buffer.read(9); sys.exit(3)"])
-    with pytest.raises(RendererFailed, match=r"renderer process \(pid \d+\) failed while "
-                                             r"drawing pdf: no answer"):
+    monkeypatch.setattr(remote, "COMMAND", [sys.executable, "-c", script])
+    with pytest.raises(RendererFailed, match=reason):
         own.render(a_long_document(1), "pdf")
     assert own.pid is None
     monkeypatch.undo()
@@ -151,6 +150,12 @@ def test_a_renderer_that_dies_while_drawing_fails_that_document_naming_it(monkey
         assert own.render(a_long_document(1), "pdf").startswith(b"%PDF")
     finally:
         own.stop()
+
+
+def test_a_renderer_that_dies_while_drawing_fails_that_document_naming_it(monkeypatch):
+    fails_then_is_replaced(
+        monkeypatch, Renderer(), "import sys; sys.stdin.buffer.read(9); sys.exit(3)",
+        r"renderer process \(pid \d+\) failed while drawing pdf: no answer")
 
 
 def test_a_garbled_answer_fails_the_document_naming_the_renderer(monkeypatch):
@@ -202,20 +207,8 @@ def test_the_renderer_ends_with_the_service_process(end):
 
 
 def test_a_renderer_that_hangs_fails_the_document_in_time_and_is_replaced(monkeypatch):
-    from services.reporting.render import remote
-
-    own = Renderer(timeout=1.0)
-    monkeypatch.setattr(remote, "COMMAND", [sys.executable, "-c",
-                                            "import time; time.sleep(60)"])
-    with pytest.raises(RendererFailed, match=r"failed while drawing pdf: no answer in 1 s"):
-        own.render(a_long_document(1), "pdf")
-    assert own.pid is None
-    monkeypatch.undo()
-    own.timeout = 60.0   # a real renderer's start-up alone can take a second on a busy machine
-    try:
-        assert own.render(a_long_document(1), "pdf").startswith(b"%PDF")
-    finally:
-        own.stop()
+    fails_then_is_replaced(monkeypatch, Renderer(timeout=1.0), "import time; time.sleep(60)",
+                           r"failed while drawing pdf: no answer in 1 s")
 
 
 def test_the_renderer_process_loads_none_of_the_services_libraries():
