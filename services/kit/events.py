@@ -299,9 +299,7 @@ class EventHandler(Entrypoint):
         try:
             event = parse_event(message.body)
             with self.database.engine.connect() as connection:
-                return connection.execute(select(inbox.c.event_id).where(
-                    inbox.c.consumer == self.consumer_name, inbox.c.event_id == event.id)
-                ).first() is not None
+                return bool(seen_ids(connection, self.consumer_name, [event.id]))
         except Exception:  # noqa: BLE001
             return False
 

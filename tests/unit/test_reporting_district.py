@@ -218,6 +218,16 @@ def small_district() -> District:
     return w
 
 
+def district_session(tmp_path_factory, name: str):
+    """A session on the small district's read models, in a SQLite file of its own: what a
+    test module's `db` fixture yields."""
+    engine = sqlite_engine(tmp_path_factory.mktemp(name) / "reporting.db")
+    load(engine, small_district().events)
+    with Session(engine) as session:
+        yield session
+    engine.dispose()
+
+
 def sqlite_engine(path):
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine, "reporting")

@@ -7,20 +7,15 @@ import subprocess
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy.orm import Session
 
 from services.kit import config
 from services.reporting import store
-from tests.unit.test_reporting_district import load, small_district, sqlite_engine, uid
+from tests.unit.test_reporting_district import district_session, uid
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    engine = sqlite_engine(tmp_path_factory.mktemp("render") / "reporting.db")
-    load(engine, small_district().events)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
+    yield from district_session(tmp_path_factory, "render")
 
 
 def pull(db, name, fmt, **params):

@@ -12,7 +12,6 @@ import time
 
 import eventlet
 import pytest
-from sqlalchemy.orm import Session
 
 from services.reporting import store
 from services.reporting.render import Column, Document, Table, render
@@ -22,7 +21,7 @@ from services.reporting.render.pdf import render_pdf
 from services.reporting.render.remote import Renderer, RendererFailed, renderer
 from services.reporting.reports import REPORTS
 from tests.conftest import wait_until
-from tests.unit.test_reporting_district import load, small_district, sqlite_engine, uid
+from tests.unit.test_reporting_district import district_session, uid
 
 PARAMS = {"class-record": {"class_id": uid("K1")}, "class-plan": {"class_id": uid("K1")},
           "personal-archive": {"member_no": "S11"}}
@@ -30,11 +29,7 @@ PARAMS = {"class-record": {"class_id": uid("K1")}, "class-plan": {"class_id": ui
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    engine = sqlite_engine(tmp_path_factory.mktemp("renderer") / "reporting.db")
-    load(engine, small_district().events)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
+    yield from district_session(tmp_path_factory, "renderer")
 
 
 def document(db, name) -> Document:

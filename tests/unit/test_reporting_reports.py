@@ -9,16 +9,18 @@ from sqlalchemy.orm import Session
 from services.kit.errors import Forbidden, InvalidInput, NotFound
 from services.reporting import filing, store
 from services.reporting.reports import REPORTS, common
-from tests.unit.test_reporting_district import load, small_district, sqlite_engine, uid
+from tests.unit.test_reporting_district import (
+    district_session,
+    load,
+    small_district,
+    sqlite_engine,
+    uid,
+)
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
-    engine = sqlite_engine(tmp_path_factory.mktemp("reports") / "reporting.db")
-    load(engine, small_district().events)
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
+    yield from district_session(tmp_path_factory, "reports")
 
 
 def build(db, name, within=None, **params):
