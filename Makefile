@@ -6,7 +6,11 @@ STAMP := $(VENV)/.installed
 # Chinese glyphs for PDFs and charts (STACK.md): Debian's WenQuanYi Micro Hei.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: test demo run bench lint setup fonts clean
+.PHONY: test demo run bench lint setup fonts infra clean
+
+# RabbitMQ (with its management plugin) and PostgreSQL: started when not answering, installed
+# from Debian's packages when missing. Under Docker, compose runs them instead.
+INFRA := deploy/local/ensure-infra.sh
 
 $(CJK_FONT):
 	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei
@@ -19,6 +23,9 @@ $(PDFTOTEXT):
 
 fonts: $(CJK_FONT)
 
+infra:
+	bash $(INFRA) rabbitmq postgres
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "setuptools<81" wheel
@@ -28,19 +35,25 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT)
+	bash $(INFRA) rabbitmq postgres
 	$(BIN)/pytest -q -p no:cacheprovider
 
 demo: $(STAMP) $(CJK_FONT)
+	bash $(INFRA) rabbitmq
 	$(BIN)/peixun demo
 
 run: $(STAMP) $(CJK_FONT)
+	bash $(INFRA) rabbitmq
 	$(BIN)/peixun run
 
 bench: $(STAMP) $(CJK_FONT)
+	bash $(INFRA) rabbitmq postgres
 	$(BIN)/peixun bench
 
+# ruff, then the boundaries of DESIGN §6 (import-linter, contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check services demo tests bench
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) var out

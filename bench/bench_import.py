@@ -27,8 +27,10 @@ import psycopg2
 from openpyxl import Workbook
 from sqlalchemy import text
 
+from services.cli.importing import run_import
+from services.cli.launch import popen_service
+from services.contracts import imports
 from services.enrollment import importers
-from services.enrollment.cli import run_import
 from services.kit.database import make_engine
 
 from . import baselines
@@ -121,9 +123,8 @@ def members_table_copy_rate(url: str, rows: list[list], grassroots: list[str]) -
 def read_seconds(path: Path) -> float:
     """Reading the file alone (CSV or XLSX), as the CLI does before it sends anything."""
     with timed() as elapsed:
-        for _chunk in importers.column_chunks(importers.iter_rows(path),
-                                              importers.MEMBER_HEADERS,
-                                              importers.MEMBER_REQUIRED, 20000):
+        for _chunk in imports.column_chunks(imports.iter_rows(path), imports.MEMBER_HEADERS,
+                                            imports.MEMBER_REQUIRED, 20000):
             pass
     return elapsed()
 
@@ -189,7 +190,7 @@ def start_enrollment(amqp_uri: str, url: str, var: Path):
     from services.kit import processes
 
     log = (var / "enrollment.log").open("wb")
-    process = processes.popen_service("enrollment", env={
+    process = popen_service("enrollment", env={
         "AMQP_URI": amqp_uri, "ENROLLMENT_DATABASE_URL": url, "PEIXUN_VAR_DIR": str(var)},
         stdout=log)
     try:

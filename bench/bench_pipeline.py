@@ -20,10 +20,11 @@ import eventlet
 import psycopg2
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from services.cli.launch import popen_service
 from services.contracts import new_event
-from services.enrollment.domain import SHANGHAI
 from services.kit.amqp import ConfirmingPublisher, Outgoing, declare_topology
-from services.kit.processes import peak_rss_mb, popen_service, stop, wait_healthy
+from services.kit.clock import SHANGHAI
+from services.kit.processes import peak_rss_mb, stop, wait_healthy
 
 from .harness import apart, bench_line
 

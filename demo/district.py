@@ -24,9 +24,6 @@ SYSTEM_COMMITTEES = [
     "区退役军人事务局党委", "区税务局党委", "区金融工作党委", "区社会组织党委",
 ]
 
-SECTOR_NAMES = {"village": "村", "residential": "居民区", "institution": "机关事业单位",
-                "soe": "国有(集体)企业", "two_new": "“两新”组织"}
-
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余"
             "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙"
             "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -147,7 +144,7 @@ def _employment(rng: random.Random, sector: str) -> str:
 
 
 def _joined_on(rng: random.Random, today: date) -> date:
-    # About one member in six joined within the last three years (新党员).
+    # About one member in six joined within the last three years (三年内新入党党员).
     if rng.random() < 0.16:
         return today - timedelta(days=rng.randint(30, 3 * 365 - 30))
     return date(rng.randint(1965, today.year - 3), rng.randint(1, 12), rng.randint(1, 28))

@@ -12,22 +12,18 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+
+from services.contracts.vocabulary import CATEGORIES, SECTORS
+from services.kit.clock import SHANGHAI
 
 from .district import District
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 YEAR = 2026
 FIRST_DAY = date(YEAR, 3, 2)
 MORNING, AFTERNOON = time(9, 0), time(14, 0)
-SECTORS = ("village", "residential", "institution", "soe", "two_new")
 SITE_AUDIENCE = {"institution": ("rural_revitalisation", "social_governance"),
                  "enterprise": ("new_city_project", "two_new_demo"),
                  "new_member": ("red_village", "archives")}
-CATEGORY_NAMES = {"institution": "机关事业单位在职党员", "enterprise": "企业党员",
-                  "new_member": "新党员"}
-SECTOR_NAMES = {"village": "村", "residential": "居民区", "institution": "机关事业单位",
-                "soe": "国有(集体)企业", "two_new": "“两新”组织"}
 
 
 @dataclass
@@ -243,7 +239,7 @@ def plan_year(district: District, catalogue: Catalogue, *, scale: float = 1.0,
             people = [m.member_no for m in in_sector[number * capacity:(number + 1) * capacity]]
             classes.append(PlannedClass(
                 "secretaries",
-                f"{YEAR}年{SECTOR_NAMES[sector]}党组织书记拓展提升培训班（第{number + 1}期）",
+                f"{YEAR}年{SECTORS[sector]}党组织书记拓展提升培训班（第{number + 1}期）",
                 {"sector": sector, "module": "advanced"}, "offline", capacity, sessions,
                 offline=people))
             start += timedelta(days=9)
@@ -286,7 +282,7 @@ def plan_year(district: District, catalogue: Catalogue, *, scale: float = 1.0,
         chosen.sort(key=lambda m: committee_of[m.org_code])   # nominated committee by committee
         people = [m.member_no for m in chosen]
         classes.append(PlannedClass(
-            "members", f"{YEAR}年{CATEGORY_NAMES[category]}示范培训班（第{serial[category]}期）",
+            "members", f"{YEAR}年{CATEGORIES[category]}示范培训班（第{serial[category]}期）",
             {"category": category}, delivery, capacity, sessions,
             offline=people[:capacity], online=people[capacity:]))
         start += timedelta(days=2)

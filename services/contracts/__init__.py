@@ -1,4 +1,8 @@
-"""The event contracts: one marshmallow schema per event type and version, by source."""
+"""What services and other systems agree on. This module: the event contracts, one marshmallow
+schema per event type and version, by source (one module per source). Beside it: `commands`
+(the command schemas the gateway documents and a service validates), `vocabulary` (codes and
+their Chinese labels), `rules` (what two services apply alike), `document` (the model reports
+and pages draw), `imports` (the import files' columns), `topology` (exchanges and queues)."""
 
 from datetime import datetime
 

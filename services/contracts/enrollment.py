@@ -8,9 +8,11 @@ from .fields import (
     COMPLETION_STATUSES,
     EMPLOYMENTS,
     ENROLLMENT_MODES,
+    ENROLLMENT_ORIGINS,
     ENROLLMENT_STATUSES,
     ORG_KINDS,
     SECTORS,
+    STUDY_HOUR_SOURCES,
     ContractSchema,
     code,
     hours,
@@ -31,7 +33,8 @@ class OrganisationChangedV1(ContractSchema):
 
 
 class PersonChangedV1(ContractSchema):
-    """What reporting needs of a person: where they sit and what they are, never more."""
+    """What reporting needs of a person: where they sit, what they are, and the name their
+    records carry (DESIGN §1), never more."""
 
     member_no = code(required=True)
     org_code = code(required=True, allow_none=True)
@@ -53,6 +56,8 @@ class EnrollmentV1(ContractSchema):
     mode = one_of(ENROLLMENT_MODES, required=True)
     status = one_of(ENROLLMENT_STATUSES, required=True)
     reason = fields.String(load_default=None, allow_none=True)
+    # `live`: enrolled by watching an open broadcast, never nominated (DESIGN §1).
+    origin = one_of(ENROLLMENT_ORIGINS, load_default="nomination")
 
 
 class AttendanceRecordedV1(ContractSchema):
@@ -81,12 +86,28 @@ class CompletionRecordedV1(ContractSchema):
     category = one_of(CATEGORIES, load_default=None, allow_none=True)
 
 
+class StudyHoursRecordedV1(ContractSchema):
+    """Study hours earned outside this system's classes (DESIGN §1), or their withdrawal."""
+
+    entry_id = uuid_str(required=True)
+    member_no = code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    hours = hours(required=True)
+    source = one_of(STUDY_HOUR_SOURCES, required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    on = fields.Date(required=True)
+    withdrawn = fields.Boolean(load_default=False)
+
+
 CONTRACTS = {
     "organisation_changed": {1: OrganisationChangedV1},
     "person_changed": {1: PersonChangedV1},
+    "enrollment_nominated": {1: EnrollmentV1},
     "enrollment_confirmed": {1: EnrollmentV1},
     "enrollment_waitlisted": {1: EnrollmentV1},
+    "enrollment_rejected": {1: EnrollmentV1},
     "enrollment_withdrawn": {1: EnrollmentV1},
     "attendance_recorded": {1: AttendanceRecordedV1},
     "completion_recorded": {1: CompletionRecordedV1},
+    "study_hours_recorded": {1: StudyHoursRecordedV1},
 }

@@ -46,7 +46,7 @@ class Event:
     payload: dict = field(repr=False, compare=False)
 
     def body(self) -> bytes:
-        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return dump_body(self.payload).encode()
 
 
 def format_errors(errors: dict, prefix: str = "") -> str:
@@ -122,3 +122,39 @@ def dump_payload(event_id: str, source: str, type_: str, version: int, data: dic
 
 def new_event_id() -> str:
     return str(uuid.uuid4())
+
+
+# Compact UTF-8 JSON, the encoder made once: a bulk write writes tens of thousands of bodies.
+_write_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def dump_body(payload) -> str:
+    """The wire text of an envelope (dump_payload) or of any part of one."""
+    return _write_json(payload)
+
+
+@dataclass(frozen=True)
+class EnvelopeText:
+    """The wire text shared by events of one source, type, version and moment, around each
+    one's id and data: `head + id + middle + data's JSON + tail` is exactly what Event.body()
+    writes for it. For writing many events at once: what they share is written once (and
+    PostgreSQL, building the member import's events, fills in the rest itself)."""
+
+    head: str
+    middle: str
+    tail: str
+
+    def body(self, event_id: str, data: dict) -> str:
+        """One event's envelope; `data` in its wire form (the contract's dump)."""
+        return f"{self.head}{event_id}{self.middle}{_write_json(data)}{self.tail}"
+
+
+def envelope_text(source: str, type_: str, version: int, occurred_at: datetime) -> EnvelopeText:
+    """dump_payload's envelope for these events, cut where the id and the data go. An id (a
+    UUID) is written as it is inside its quotes; the data's object takes the place of its
+    quoted stand-in."""
+    id_slot, data_slot = "\x00id\x00", "\x00data\x00"
+    text = dump_body(dump_payload(id_slot, source, type_, version, data_slot, occurred_at))
+    head, rest = text.split(dump_body(id_slot)[1:-1])
+    middle, tail = rest.split(dump_body(data_slot))   # dump_payload writes the id first
+    return EnvelopeText(head, middle, tail)

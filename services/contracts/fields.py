@@ -2,21 +2,23 @@
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-TRACKS = ("secretaries", "members")
-SECTORS = ("village", "residential", "institution", "soe", "two_new")
-MODULES = ("basic_theory", "advanced")
-CATEGORIES = ("institution", "enterprise", "new_member")
-EMPLOYMENTS = ("institution", "enterprise", "other")
-DELIVERIES = ("offline", "live", "hybrid")
-SESSION_KINDS = ("lecture", "onsite", "seminar", "oath")
-ORG_KINDS = ("district", "committee", "grassroots")
-ENROLLMENT_MODES = ("offline", "online")
-ENROLLMENT_STATUSES = (
-    "confirmed", "waitlisted", "withdrawn", "released", "completed", "incomplete",
-)
-ATTENDANCE_STATUSES = ("present", "online", "leave", "absent")
-COMPLETION_STATUSES = ("completed", "incomplete")
-FILING_KINDS = ("plan", "record")
+from . import vocabulary
+
+TRACKS = tuple(vocabulary.TRACKS)
+SECTORS = tuple(vocabulary.SECTORS)
+MODULES = tuple(vocabulary.MODULES)
+CATEGORIES = tuple(vocabulary.CATEGORIES)
+EMPLOYMENTS = tuple(vocabulary.EMPLOYMENTS)
+DELIVERIES = tuple(vocabulary.DELIVERIES)
+SESSION_KINDS = tuple(vocabulary.SESSION_KINDS)
+ORG_KINDS = tuple(vocabulary.ORG_KINDS)
+ENROLLMENT_MODES = tuple(vocabulary.ENROLLMENT_MODES)
+ENROLLMENT_STATUSES = tuple(vocabulary.ENROLLMENT_STATUSES)
+ENROLLMENT_ORIGINS = tuple(vocabulary.ENROLLMENT_ORIGINS)
+STUDY_HOUR_SOURCES = tuple(vocabulary.STUDY_HOUR_SOURCES)
+ATTENDANCE_STATUSES = tuple(vocabulary.ATTENDANCE_STATUSES)
+COMPLETION_STATUSES = tuple(vocabulary.COMPLETION)
+FILING_KINDS = tuple(vocabulary.FILING_KINDS)
 FILING_STATUSES = ("generated", "filed", "acknowledged", "returned")
 # An organisation code or a member number: short, printable, no spaces.
 CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}$"

@@ -55,6 +55,19 @@ class ClassV1(ContractSchema):
     # event was made: a consumer knows whether it has seen every session event yet.
     class_hours = fields.Float(load_default=None, allow_none=True)
     sessions_completed = fields.Integer(load_default=None, allow_none=True)
+    # DESIGN §1: a live or hybrid secretaries' class is open online to every secretary its
+    # audience admits; a reviewed class keeps nominations waiting for its organiser.
+    online_open = fields.Boolean(load_default=False)
+    review_nominations = fields.Boolean(load_default=False)
+    # Rises with every change of a published class: a consumer keeps the highest it has seen.
+    sequence = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+
+
+class ClassChangedV1(ClassV1):
+    """A published class after a change: the whole class as it now is, and which of its
+    fields the change touched."""
+
+    changed = fields.List(fields.String(), load_default=list)
 
 
 class SessionV1(ContractSchema):
@@ -81,6 +94,7 @@ class SessionV1(ContractSchema):
 CONTRACTS = {
     "program_changed": {1: ProgramChangedV1},
     "class_published": {1: ClassV1},
+    "class_changed": {1: ClassChangedV1},
     "class_cancelled": {1: ClassV1},
     "class_completed": {1: ClassV1},
     "session_scheduled": {1: SessionV1},

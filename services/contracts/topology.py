@@ -12,7 +12,7 @@ SOURCES = ("scheduling", "enrollment", "reporting", "live_platform", "member_reg
 
 # consumer service -> the (source, event type) pairs it handles
 _CLASS_AND_SESSION_EVENTS = tuple(("scheduling", t) for t in (
-    "class_published", "class_cancelled", "class_completed", "session_scheduled",
+    "class_published", "class_changed", "class_cancelled", "class_completed", "session_scheduled",
     "session_rescheduled", "session_cancelled", "session_completed"))
 
 SUBSCRIPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -22,9 +22,10 @@ SUBSCRIPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "reporting": (("scheduling", "program_changed"),) + _CLASS_AND_SESSION_EVENTS + tuple(
         ("enrollment", t) for t in (
-            "organisation_changed", "person_changed", "enrollment_confirmed",
-            "enrollment_waitlisted", "enrollment_withdrawn", "attendance_recorded",
-            "completion_recorded")),
+            "organisation_changed", "person_changed", "enrollment_nominated",
+            "enrollment_confirmed", "enrollment_waitlisted", "enrollment_rejected",
+            "enrollment_withdrawn", "attendance_recorded", "completion_recorded",
+            "study_hours_recorded")),
 }
 
 DEAD_LETTER_EXCHANGE = "peixun.dlx"

@@ -17,7 +17,7 @@ from services.kit.database import take_turns
 from services.kit.errors import DomainError, InvalidInput, RetryLater
 from services.kit.sql import insert_returning, insert_rows, pairs_in, utcnow
 
-from . import domain, events
+from . import completion, domain, events
 from .enrolment import session_or_404, session_times
 from .models import (
     AnomalyFlag,
@@ -42,26 +42,26 @@ LATE_REPORT = "online_report_after_deadline"
 
 # -- writing the log --------------------------------------------------------------------------
 
-def _set_current(session, rows: list[dict]) -> None:
+def _set_current(db, rows: list[dict]) -> None:
     """Point each (enrolment, session) at its newest entry; an older writer never wins."""
-    insert_rows(session, CurrentAttendance.__table__, rows, ["enrollment_id", "session_id"],
+    insert_rows(db, CurrentAttendance.__table__, rows, ["enrollment_id", "session_id"],
                 unless_newer="position")
 
 
-def append_many(session, rows: list[dict]) -> list[SimpleNamespace]:
+def append_many(db, rows: list[dict]) -> list[SimpleNamespace]:
     """Append entries (dicts of the log's columns, in the order they happened) to the log in
     one statement, and point attendance_current at the newest of each (enrolment, session) in
     another. Answers the entries as written, each with its position."""
     if not rows:
         return []
-    positions = insert_returning(session, AttendanceEntry.__table__, rows, "position")
+    positions = insert_returning(db, AttendanceEntry.__table__, rows, "position")
     entries = [SimpleNamespace(**row, position=position)
                for row, (position,) in zip(rows, positions, strict=True)]
     newest = {(e.enrollment_id, e.session_id): e for e in entries}
-    _set_current(session, [{"enrollment_id": e.enrollment_id, "session_id": e.session_id,
-                            "class_id": e.class_id, "member_no": e.member_no,
-                            "status": e.status, "position": e.position}
-                           for e in newest.values()])
+    _set_current(db, [{"enrollment_id": e.enrollment_id, "session_id": e.session_id,
+                       "class_id": e.class_id, "member_no": e.member_no,
+                       "status": e.status, "position": e.position}
+                      for e in newest.values()])
     return entries
 
 
@@ -75,18 +75,18 @@ def _log_row(enrolment, training_session, status: str, source: str, correction: 
             "reason": reason, "recorded_at": now}
 
 
-def current_status(session, enrollment_id: str, session_id: str) -> str | None:
-    return session.execute(select(CurrentAttendance.status).where(
+def current_status(db, enrollment_id: str, session_id: str) -> str | None:
+    return db.execute(select(CurrentAttendance.status).where(
         CurrentAttendance.enrollment_id == enrollment_id,
         CurrentAttendance.session_id == session_id)).scalar_one_or_none()
 
 
-def flag(session, kind: str, member_no: str, now: datetime, *, org_code=None, class_id=None,
+def flag(db, kind: str, member_no: str, now: datetime, *, org_code=None, class_id=None,
          session_id=None, **detail) -> AnomalyFlag:
     row = AnomalyFlag(flag_id=str(uuid.uuid4()), kind=kind, member_no=member_no,
                       org_code=org_code, class_id=class_id, session_id=session_id,
                       detail=detail, created_at=now)
-    session.add(row)
+    db.add(row)
     return row
 
 
@@ -121,7 +121,7 @@ def _refusal(index: int, member_no: str, status: str, allowed, enrolment) -> dic
     return None
 
 
-def record_many(session, session_id: str, entries: list[dict], emit, *, source: str,
+def record_many(db, session_id: str, entries: list[dict], emit, *, source: str,
                 now: datetime | None = None) -> Recorded:
     """Check-ins (`present`/`leave`, source `checkin`) or corrections (any status), in order:
     `entries` are `{"member_no", "status", "at" (check-ins), "reason" (corrections)}`.
@@ -135,7 +135,7 @@ def record_many(session, session_id: str, entries: list[dict], emit, *, source: 
     overlapping session, is flagged; a change in a completed class decides completion again."""
     now = now or utcnow()
     allowed = domain.CHECKIN_STATUSES if source == "checkin" else STATUSES
-    training_session = session_or_404(session, session_id)
+    training_session = session_or_404(db, session_id)
     if training_session.status == "cancelled":
         raise DomainError("the session was cancelled", rule="session_cancelled")
     starts, ends = session_times(training_session)
@@ -144,7 +144,7 @@ def record_many(session, session_id: str, entries: list[dict], emit, *, source: 
         raise DomainError(f"attendance for this session can no longer be changed: the "
                           f"window closed at {deadline:%Y-%m-%d %H:%M} (Asia/Shanghai)",
                           rule="correction_window")
-    enrolments, current = _enrolments_with_current(session, training_session,
+    enrolments, current = _enrolments_with_current(db, training_session,
                                                    {e["member_no"] for e in entries})
     result = Recorded()
     rows, changes, present_at = [], [], []
@@ -167,21 +167,21 @@ def record_many(session, session_id: str, entries: list[dict], emit, *, source: 
                              reason=entry.get("reason")))
         changes.append((enrolment, training_session, before, status))
         present_at.append(at if status == "present" and source == "checkin" else None)
-    result.entries = append_many(session, rows)
-    result.flags = _check_anomalies(session, training_session, starts, ends, changes,
+    result.entries = append_many(db, rows)
+    result.flags = _check_anomalies(db, training_session, starts, ends, changes,
                                     present_at, now)
     for entry in result.entries:
         emit("attendance_recorded", events.attendance_data(entry))
-    _after_changes(session, changes, emit, now)
+    _after_changes(db, changes, emit, now)
     return result
 
 
-def record(session, session_id: str, member_no: str, status: str, emit, *, source: str,
+def record(db, session_id: str, member_no: str, status: str, emit, *, source: str,
            now: datetime | None = None, at: datetime | None = None,
            reason: str | None = None) -> tuple[SimpleNamespace | None, list[AnomalyFlag]]:
     """One check-in or correction: `record_many` with one entry, its refusal raised. Answers
     the entry written (None: the person already had that status) and its flags."""
-    done = record_many(session, session_id, [
+    done = record_many(db, session_id, [
         {"member_no": member_no, "status": status, "at": at, "reason": reason}], emit,
         source=source, now=now)
     if done.refused:
@@ -193,16 +193,16 @@ def record(session, session_id: str, member_no: str, status: str, emit, *, sourc
     return (done.entries[0] if done.entries else None), done.flags
 
 
-def _enrolments_with_current(session, training_session, member_nos) -> tuple[dict, dict]:
+def _enrolments_with_current(db, training_session, member_nos) -> tuple[dict, dict]:
     """The class's enrolments of these people by member_no, and the current status for the
     session of those that have one, by enrollment_id.
     Two plain indexed reads rather than one join: right after a bulk write the planner's
     statistics are stale, and a join it then plans as a nested loop over a sequential scan
-    took a second for 5,000 people."""
-    rows = session.execute(select(Enrollment.__table__).where(
+    is slow for a large batch."""
+    rows = db.execute(select(Enrollment.__table__).where(
         Enrollment.class_id == training_session.class_id,
         Enrollment.member_no.in_(list(member_nos)))).all()
-    current = dict(session.execute(
+    current = dict(db.execute(
         select(CurrentAttendance.enrollment_id, CurrentAttendance.status).where(
             CurrentAttendance.session_id == training_session.session_id,
             CurrentAttendance.enrollment_id.in_([r.enrollment_id for r in rows]))).all()) \
@@ -210,7 +210,7 @@ def _enrolments_with_current(session, training_session, member_nos) -> tuple[dic
     return {r.member_no: r for r in rows}, current
 
 
-def _check_anomalies(session, training_session, starts, ends, changes, present_at, now):
+def _check_anomalies(db, training_session, starts, ends, changes, present_at, now):
     """Flags for the present check-ins (`present_at` holds their times, None for the other
     changes): far outside the session's time, and present at an overlapping session (one query
     for the whole batch)."""
@@ -220,7 +220,7 @@ def _check_anomalies(session, training_session, starts, ends, changes, present_a
     if not checked_in:
         return []
     overlapping = defaultdict(list)
-    for member_no, other_session, other_class in session.execute(
+    for member_no, other_session, other_class in db.execute(
             select(CurrentAttendance.member_no, TrainingSession.session_id,
                    TrainingSession.class_id)
             .join(CurrentAttendance, CurrentAttendance.session_id == TrainingSession.session_id)
@@ -236,52 +236,50 @@ def _check_anomalies(session, training_session, starts, ends, changes, present_a
         where = {"org_code": enrolment.org_code, "class_id": enrolment.class_id,
                  "session_id": training_session.session_id}
         if domain.outside_session_time(at, starts, ends):
-            flags.append(flag(session, OUTSIDE_TIME, enrolment.member_no, now, **where,
+            flags.append(flag(db, OUTSIDE_TIME, enrolment.member_no, now, **where,
                               checked_in_at=at.isoformat(), starts_at=starts.isoformat(),
                               ends_at=ends.isoformat(), tolerance_minutes=int(
                                   domain.CHECKIN_TOLERANCE.total_seconds() // 60)))
         for other_session, other_class in overlapping[enrolment.member_no]:
-            flags.append(flag(session, OVERLAPPING, enrolment.member_no, now, **where,
+            flags.append(flag(db, OVERLAPPING, enrolment.member_no, now, **where,
                               other_session_id=other_session, other_class_id=other_class))
     return flags
 
 
-def _after_changes(session, changes, emit, now) -> None:
+def _after_changes(db, changes, emit, now) -> None:
     """Changes in a class that has completed decide its enrolments' completion again."""
-    from . import completion
-
     class_ids = {enrolment.class_id for enrolment, *_ in changes}
     if not class_ids:
         return
-    completed = {k.class_id: k for k in session.execute(select(TrainingClass).where(
+    completed = {k.class_id: k for k in db.execute(select(TrainingClass).where(
         TrainingClass.class_id.in_(class_ids),
         TrainingClass.status == "completed")).scalars()}
     for class_id, klass in completed.items():
-        completion.decide_again(session, klass, [c for c in changes if c[0].class_id == class_id],
+        completion.decide_again(db, klass, [c for c in changes if c[0].class_id == class_id],
                                 emit, now)
 
 
 # -- the live platform ----------------------------------------------------------------------------
 
-def record_viewing(session, reports: list[dict], emit, now: datetime | None = None) -> dict:
+def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -> dict:
     """Several `viewer_attended` at once. Every report is kept; a person whose reports for a
     session add up to 80% of it is `online`; a report for someone not enrolled is flagged."""
     now = now or utcnow()
     session_ids = {r["session_id"] for r in reports}
     # Batches with the same person's minutes for a session take turns: they may come in two
     # batches at once, and each must see the other's to add them up to 80%.
-    take_turns(session, {f"peixun.enrollment.viewing.{r['session_id']}.{r['member_no']}"
-                         for r in reports})
-    sessions = {s.session_id: s for s in session.execute(select(TrainingSession).where(
+    take_turns(db, {f"peixun.enrollment.viewing.{r['session_id']}.{r['member_no']}"
+                    for r in reports})
+    sessions = {s.session_id: s for s in db.execute(select(TrainingSession).where(
         TrainingSession.session_id.in_(session_ids))).scalars()}
     missing = session_ids - set(sessions)
     if missing:
         raise RetryLater(f"session {sorted(missing)[0]} is not known yet")
     pairs = {(sessions[r["session_id"]].class_id, r["member_no"]) for r in reports}
-    enrolments = {(e.class_id, e.member_no): e for e in session.execute(
+    enrolments = {(e.class_id, e.member_no): e for e in db.execute(
         select(Enrollment.__table__).where(pairs_in(Enrollment.class_id, Enrollment.member_no,
                                                      pairs)))}
-    orgs = dict(session.execute(select(Member.member_no, Member.org_code).where(
+    orgs = dict(db.execute(select(Member.member_no, Member.org_code).where(
         Member.member_no.in_({r["member_no"] for r in reports}))).all())
 
     rows, touched = [], {}
@@ -297,28 +295,28 @@ def record_viewing(session, reports: list[dict], emit, now: datetime | None = No
         if counted:
             touched[(report["session_id"], report["member_no"])] = enrolment
         else:
-            flag(session, NOT_ENROLLED, report["member_no"], now,
+            flag(db, NOT_ENROLLED, report["member_no"], now,
                  org_code=enrolment.org_code if enrolment else orgs.get(report["member_no"]),
                  class_id=training_session.class_id, session_id=report["session_id"],
                  watched_minutes=report["watched_minutes"], site=report.get("site"),
                  enrolment_status=enrolment.status if enrolment else None,
                  event_id=report.get("event_id"))
-    insert_rows(session, ViewingReport.__table__, rows)
-    recorded = _online_from_reports(session, sessions, touched, emit, now)
+    insert_rows(db, ViewingReport.__table__, rows)
+    recorded = _online_from_reports(db, sessions, touched, emit, now)
     return {"reports": len(rows), "online": recorded, "flagged": len(rows) - sum(
         1 for r in rows if r["enrollment_id"])}
 
 
-def _online_from_reports(session, sessions, touched: dict, emit, now) -> int:
+def _online_from_reports(db, sessions, touched: dict, emit, now) -> int:
     """`online` for each (session, person) whose reports now add up to 80%, in one append."""
     if not touched:
         return 0
-    totals = dict(((s, m), w) for s, m, w in session.execute(
+    totals = dict(((s, m), w) for s, m, w in db.execute(
         select(ViewingReport.session_id, ViewingReport.member_no,
                func.sum(ViewingReport.watched_minutes))
         .where(pairs_in(ViewingReport.session_id, ViewingReport.member_no, touched))
         .group_by(ViewingReport.session_id, ViewingReport.member_no)).all())
-    current = {(s, e): st for e, s, st in session.execute(
+    current = {(s, e): st for e, s, st in db.execute(
         select(CurrentAttendance.enrollment_id, CurrentAttendance.session_id,
                CurrentAttendance.status)
         .where(pairs_in(CurrentAttendance.enrollment_id, CurrentAttendance.session_id,
@@ -335,22 +333,22 @@ def _online_from_reports(session, sessions, touched: dict, emit, now) -> int:
         if not domain.online_report_upgrades(before):
             continue
         if not domain.may_correct(ends, now):
-            flag(session, LATE_REPORT, member_no, now, org_code=enrolment.org_code,
+            flag(db, LATE_REPORT, member_no, now, org_code=enrolment.org_code,
                  class_id=enrolment.class_id, session_id=session_id,
                  watched_minutes=totals[(session_id, member_no)])
             continue
         rows.append(_log_row(enrolment, training_session, "online", "live",
                              correction=before is not None, now=now))
         changes.append((enrolment, training_session, before, "online"))
-    for entry in append_many(session, rows):
+    for entry in append_many(db, rows):
         emit("attendance_recorded", events.attendance_data(entry))
-    _after_changes(session, changes, emit, now)
+    _after_changes(db, changes, emit, now)
     return len(rows)
 
 
 # -- a completed session -------------------------------------------------------------------------
 
-def mark_absent(session, training_session: TrainingSession, emit,
+def mark_absent(db, training_session: TrainingSession, emit,
                 now: datetime | None = None) -> int:
     """`absent` for every enrolled person of the class without a record for this session, in
     one INSERT … SELECT, and an attendance_recorded for each."""
@@ -366,17 +364,17 @@ def mark_absent(session, training_session: TrainingSession, emit,
         e.class_id == training_session.class_id, e.status.in_(domain.ENROLLED),
         ~exists().where(CurrentAttendance.enrollment_id == e.enrollment_id,
                         CurrentAttendance.session_id == training_session.session_id))
-    inserted = session.execute(
+    inserted = db.execute(
         insert(log).from_select(["enrollment_id", "session_id", "class_id", "member_no",
                                  "status", "hours_earned", "source", "correction",
                                  "recorded_at"], chosen)
         .returning(log.c.position, log.c.enrollment_id, log.c.member_no)).all()
     if not inserted:
         return 0
-    _set_current(session, [{"enrollment_id": r.enrollment_id,
-                            "session_id": training_session.session_id,
-                            "class_id": training_session.class_id, "member_no": r.member_no,
-                            "status": "absent", "position": r.position} for r in inserted])
+    _set_current(db, [{"enrollment_id": r.enrollment_id,
+                       "session_id": training_session.session_id,
+                       "class_id": training_session.class_id, "member_no": r.member_no,
+                       "status": "absent", "position": r.position} for r in inserted])
     for r in inserted:
         emit("attendance_recorded", {
             "enrollment_id": r.enrollment_id, "session_id": training_session.session_id,
@@ -387,9 +385,9 @@ def mark_absent(session, training_session: TrainingSession, emit,
 
 # -- reading ---------------------------------------------------------------------------------------
 
-def session_sheet(session, session_id: str, within_path: str | None, page: int, per_page: int):
+def session_sheet(db, session_id: str, within_path: str | None, page: int, per_page: int):
     """Everyone enrolled in the session's class with their effective status (None: no record)."""
-    training_session = session_or_404(session, session_id)
+    training_session = session_or_404(db, session_id)
     query = (select(Enrollment, Member.name, CurrentAttendance.status)
              .join(Member, Member.member_no == Enrollment.member_no, isouter=True)
              .join(CurrentAttendance, and_(
@@ -400,11 +398,11 @@ def session_sheet(session, session_id: str, within_path: str | None, page: int, 
     if within_path is not None:
         query = query.join(Organisation, Organisation.org_code == Enrollment.org_code).where(
             Organisation.path.startswith(within_path, autoescape=True))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Enrollment.member_no)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(Enrollment.member_no)
+                      .offset((page - 1) * per_page).limit(per_page)).all()
     counts = defaultdict(int)
-    for status, n in session.execute(
+    for status, n in db.execute(
             select(CurrentAttendance.status, func.count())
             .where(CurrentAttendance.session_id == session_id)
             .group_by(CurrentAttendance.status)).all():
@@ -412,13 +410,13 @@ def session_sheet(session, session_id: str, within_path: str | None, page: int, 
     return training_session, rows, total, dict(counts)
 
 
-def history(session, session_id: str, member_no: str) -> list[AttendanceEntry]:
-    return session.execute(select(AttendanceEntry).where(
+def history(db, session_id: str, member_no: str) -> list[AttendanceEntry]:
+    return db.execute(select(AttendanceEntry).where(
         AttendanceEntry.session_id == session_id, AttendanceEntry.member_no == member_no)
         .order_by(AttendanceEntry.position)).scalars().all()
 
 
-def list_flags(session, *, class_id=None, session_id=None, kind=None, member_no=None,
+def list_flags(db, *, class_id=None, session_id=None, kind=None, member_no=None,
                within_path=None, page=1, per_page=50):
     query = select(AnomalyFlag)
     for column, value in ((AnomalyFlag.class_id, class_id), (AnomalyFlag.session_id, session_id),
@@ -428,7 +426,7 @@ def list_flags(session, *, class_id=None, session_id=None, kind=None, member_no=
     if within_path is not None:
         query = query.join(Organisation, Organisation.org_code == AnomalyFlag.org_code).where(
             Organisation.path.startswith(within_path, autoescape=True))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(AnomalyFlag.created_at, AnomalyFlag.flag_id)
-                           .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(AnomalyFlag.created_at, AnomalyFlag.flag_id)
+                      .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     return rows, total

@@ -23,19 +23,19 @@ from .models import CurrentAttendance, Enrollment, StudyHours, TrainingClass, Tr
 HOURS_TOLERANCE = 1e-6
 
 
-def class_hours(session, class_id: str) -> float:
-    return float(session.execute(select(func.coalesce(func.sum(TrainingSession.hours), 0.0))
-                                 .where(TrainingSession.class_id == class_id,
-                                        TrainingSession.status != "cancelled")).scalar_one())
+def class_hours(db, class_id: str) -> float:
+    return float(db.execute(select(func.coalesce(func.sum(TrainingSession.hours), 0.0))
+                            .where(TrainingSession.class_id == class_id,
+                                   TrainingSession.status != "cancelled")).scalar_one())
 
 
-def sessions_completed(session, class_id: str) -> int:
-    return session.execute(select(func.count()).where(
+def sessions_completed(db, class_id: str) -> int:
+    return db.execute(select(func.count()).where(
         TrainingSession.class_id == class_id,
         TrainingSession.status == "completed")).scalar_one()
 
 
-def attended_hours(session, class_id: str, enrollment_id: str | None = None) -> dict[str, float]:
+def attended_hours(db, class_id: str, enrollment_id: str | None = None) -> dict[str, float]:
     query = (select(CurrentAttendance.enrollment_id, func.sum(TrainingSession.hours))
              .join(TrainingSession, TrainingSession.session_id == CurrentAttendance.session_id)
              .where(CurrentAttendance.class_id == class_id,
@@ -44,31 +44,31 @@ def attended_hours(session, class_id: str, enrollment_id: str | None = None) -> 
              .group_by(CurrentAttendance.enrollment_id))
     if enrollment_id is not None:
         query = query.where(CurrentAttendance.enrollment_id == enrollment_id)
-    return {e: float(h) for e, h in session.execute(query).all()}
+    return {e: float(h) for e, h in db.execute(query).all()}
 
 
-def class_completed(session, data: dict, emit, now: datetime | None = None) -> dict:
+def class_completed(db, data: dict, emit, now: datetime | None = None) -> dict:
     """Decide every enrolment of a completed class. Waits (RetryLater) until this service has
     seen as many completed sessions as scheduling had, and the same class hours."""
     now = now or utcnow()
     class_id = data["class_id"]
-    done = sessions_completed(session, class_id)
+    done = sessions_completed(db, class_id)
     expected = data.get("sessions_completed")
     if expected is not None and done < expected:
         raise RetryLater(f"class {class_id}: {done} of {expected} completed sessions seen")
-    klass = lock_class(session, class_id)
+    klass = lock_class(db, class_id)
     if klass is not None and klass.status in ("completed", "cancelled"):
         return {"class_id": class_id, "decided": 0, "status": klass.status}
-    hours = class_hours(session, class_id)
+    hours = class_hours(db, class_id)
     reported = data.get("class_hours")
     if reported is not None and abs(hours - reported) > HOURS_TOLERANCE:
         raise RetryLater(f"class {class_id}: sessions seen add up to {hours} hours, scheduling "
                          f"says {reported}")
-    klass, _new = apply_class(session, data, "published")
+    klass, _new = apply_class(db, data, "published")
     klass.status, klass.completed_at = "completed", now
     share = domain.completion_share()
-    attended = attended_hours(session, class_id)
-    enrolments = session.execute(select(Enrollment.__table__).where(
+    attended = attended_hours(db, class_id)
+    enrolments = db.execute(select(Enrollment.__table__).where(
         Enrollment.class_id == class_id, Enrollment.status.in_(domain.ENROLLED))).all()
     by_status: dict[str, list[str]] = {"completed": [], "incomplete": []}
     ledger = []
@@ -84,31 +84,31 @@ def class_completed(session, data: dict, emit, now: datetime | None = None) -> d
                                                            hours, status))
     for status, ids in by_status.items():
         for start in range(0, len(ids), 1000):
-            session.execute(update(Enrollment).where(
+            db.execute(update(Enrollment).where(
                 Enrollment.enrollment_id.in_(ids[start:start + 1000]))
                 .values(status=status, updated_at=now)
                 .execution_options(synchronize_session=False))
-    upsert(session, StudyHours.__table__, ledger, ["enrollment_id"])
-    release_all(session, klass, "the class completed before a seat came free", emit,
+    upsert(db, StudyHours.__table__, ledger, ["enrollment_id"])
+    release_all(db, klass, "the class completed before a seat came free", emit,
                 statuses=("waitlisted",), now=now)
     return {"class_id": class_id, "decided": len(enrolments), "class_hours": hours,
             "completed": len(by_status["completed"]),
             "incomplete": len(by_status["incomplete"])}
 
 
-def decide_again(session, klass: TrainingClass, changes: list, emit,
+def decide_again(db, klass: TrainingClass, changes: list, emit,
                  now: datetime | None = None) -> None:
     """After attendance changes in a completed class: decide each changed enrolment again
     after each change, exactly as if the changes had come one at a time, and tell others only
     when the outcome or the credited hours changed. `changes` are (enrolment, session, status
     before, status after) in the order recorded. A few queries for the whole batch."""
     now = now or utcnow()
-    hours = class_hours(session, klass.class_id)
+    hours = class_hours(db, klass.class_id)
     share = domain.completion_share()
     enrolments = {e.enrollment_id: e for e, *_ in changes}
     ids = list(enrolments)
     attended: dict[str, dict[str, float]] = {i: {} for i in ids}   # enrolment -> session: hours
-    for enrollment_id, session_id, session_hours in session.execute(
+    for enrollment_id, session_id, session_hours in db.execute(
             select(CurrentAttendance.enrollment_id, TrainingSession.session_id,
                    TrainingSession.hours)
             .join(TrainingSession, TrainingSession.session_id == CurrentAttendance.session_id)
@@ -118,7 +118,7 @@ def decide_again(session, klass: TrainingClass, changes: list, emit,
         attended[enrollment_id][session_id] = session_hours
     for enrolment, training_session, before, _after in reversed(changes):   # as before them
         _attend(attended[enrolment.enrollment_id], training_session, before)
-    credited = dict(session.execute(select(StudyHours.enrollment_id, StudyHours.hours).where(
+    credited = dict(db.execute(select(StudyHours.enrollment_id, StudyHours.hours).where(
         StudyHours.enrollment_id.in_(ids))).all())
     state = {i: (enrolments[i].status, credited.get(i)) for i in ids}
     decided = set()
@@ -149,11 +149,11 @@ def decide_again(session, klass: TrainingClass, changes: list, emit,
                            "year": klass.year, "class_id": klass.class_id, "hours": credit,
                            "credited_at": now})
     for status, chosen in by_status.items():
-        session.execute(update(Enrollment).where(Enrollment.enrollment_id.in_(chosen))
-                        .values(status=status, updated_at=now))
-    upsert(session, StudyHours.__table__, ledger, ["enrollment_id"])
+        db.execute(update(Enrollment).where(Enrollment.enrollment_id.in_(chosen))
+                   .values(status=status, updated_at=now))
+    upsert(db, StudyHours.__table__, ledger, ["enrollment_id"])
     if uncredited:
-        session.execute(delete(StudyHours).where(StudyHours.enrollment_id.in_(uncredited)))
+        db.execute(delete(StudyHours).where(StudyHours.enrollment_id.in_(uncredited)))
 
 
 def _attend(sessions_attended: dict, training_session, status: str | None) -> None:
@@ -163,13 +163,13 @@ def _attend(sessions_attended: dict, training_session, status: str | None) -> No
         sessions_attended.pop(training_session.session_id, None)
 
 
-def ledger(session, member_no: str, year: int | None = None) -> dict:
+def ledger(db, member_no: str, year: int | None = None) -> dict:
     query = select(StudyHours).where(StudyHours.member_no == member_no)
     if year is not None:
         query = query.where(StudyHours.year == year)
-    lines = session.execute(query.order_by(StudyHours.year, StudyHours.credited_at)
-                            ).scalars().all()
-    titles = dict(session.execute(select(TrainingClass.class_id, TrainingClass.title).where(
+    lines = db.execute(query.order_by(StudyHours.year, StudyHours.credited_at)
+                       ).scalars().all()
+    titles = dict(db.execute(select(TrainingClass.class_id, TrainingClass.title).where(
         TrainingClass.class_id.in_({line.class_id for line in lines}))).all())
     years: dict[int, float] = {}
     for line in lines:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from services.contracts.commands.enrollment import CHECKIN_STATUSES  # noqa: F401 - for attendance
+from services.kit.clock import SHANGHAI
 
 NEW_MEMBER_YEARS = 3
 ONLINE_SHARE = Fraction(4, 5)          # 5 × watched minutes ≥ 4 × the session's minutes
@@ -23,7 +23,6 @@ CHECKIN_TOLERANCE = timedelta(hours=2)  # a check-in further than this from the 
 ACTIVE = ("confirmed", "waitlisted")                 # holding a place or waiting for one
 ENROLLED = ("confirmed", "completed", "incomplete")  # took part (attendance applies)
 ATTENDED = ("present", "online")                     # earn the session's hours
-CHECKIN_STATUSES = ("present", "leave")
 
 
 # -- categories ------------------------------------------------------------------------------

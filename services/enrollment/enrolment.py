@@ -20,14 +20,14 @@ TERMINAL = ("cancelled", "completed")
 
 # -- what scheduling says -------------------------------------------------------------------
 
-def lock_class(session, class_id: str) -> TrainingClass | None:
-    return session.execute(
+def lock_class(db, class_id: str) -> TrainingClass | None:
+    return db.execute(
         select(TrainingClass).where(TrainingClass.class_id == class_id).with_for_update()
         .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def get_class(session, class_id: str) -> TrainingClass:
-    klass = session.get(TrainingClass, class_id)
+def get_class(db, class_id: str) -> TrainingClass:
+    klass = db.get(TrainingClass, class_id)
     if klass is None:
         raise NotFound(f"no class {class_id}", entity="class")
     return klass
@@ -45,16 +45,16 @@ def _class_fields(data: dict) -> dict:
     }
 
 
-def apply_class(session, data: dict, status: str) -> tuple[TrainingClass, bool]:
+def apply_class(db, data: dict, status: str) -> tuple[TrainingClass, bool]:
     """Create or update the class from a class event. A cancelled or completed class stays so.
     Returns the class and whether it is new."""
-    klass = lock_class(session, data["class_id"])
+    klass = lock_class(db, data["class_id"])
     fields = _class_fields(data)
     if klass is None:
         klass = TrainingClass(class_id=data["class_id"], status=status, next_queue_no=1,
                               **fields)
-        session.add(klass)
-        session.flush()
+        db.add(klass)
+        db.flush()
         return klass, True
     for name, value in fields.items():
         setattr(klass, name, value)
@@ -63,16 +63,16 @@ def apply_class(session, data: dict, status: str) -> tuple[TrainingClass, bool]:
     return klass, False
 
 
-def class_published(session, data: dict, emit) -> TrainingClass:
-    klass, _new = apply_class(session, data, "published")
+def class_published(db, data: dict, emit) -> TrainingClass:
+    klass, _new = apply_class(db, data, "published")
     if klass.status == "published":
-        promote(session, klass, emit)   # a larger capacity frees seats for the waitlist
+        promote(db, klass, emit)   # a larger capacity frees seats for the waitlist
     return klass
 
 
-def class_cancelled(session, data: dict, emit) -> TrainingClass:
-    klass, _new = apply_class(session, data, "cancelled")
-    release_all(session, klass, data.get("reason") or "the class was cancelled", emit)
+def class_cancelled(db, data: dict, emit) -> TrainingClass:
+    klass, _new = apply_class(db, data, "cancelled")
+    release_all(db, klass, data.get("reason") or "the class was cancelled", emit)
     return klass
 
 
@@ -80,12 +80,12 @@ SESSION_STATUS = {"session_scheduled": "scheduled", "session_rescheduled": "sche
                   "session_cancelled": "cancelled", "session_completed": "completed"}
 
 
-def apply_session(session, data: dict, event_type: str) -> tuple[TrainingSession, bool]:
+def apply_session(db, data: dict, event_type: str) -> tuple[TrainingSession, bool]:
     """Create or update a session from any session event. Returns the session and whether
     this event completed it. A session of a class not seen yet waits for the class."""
-    if session.get(TrainingClass, data["class_id"]) is None:
+    if db.get(TrainingClass, data["class_id"]) is None:
         raise RetryLater(f"class {data['class_id']} is not known yet")
-    row = session.execute(select(TrainingSession).where(
+    row = db.execute(select(TrainingSession).where(
         TrainingSession.session_id == data["session_id"]).with_for_update()
         .execution_options(populate_existing=True)).scalar_one_or_none()
     status = SESSION_STATUS[event_type]
@@ -94,8 +94,8 @@ def apply_session(session, data: dict, event_type: str) -> tuple[TrainingSession
                               starts_at=data["starts_at"], ends_at=data["ends_at"],
                               hours=data["hours"], live=data["live"],
                               sequence=data["sequence"], status=status)
-        session.add(row)
-        session.flush()
+        db.add(row)
+        db.flush()
         return row, status == "completed"
     if data["sequence"] >= row.sequence:   # events of one session may come in any order
         row.starts_at, row.ends_at = data["starts_at"], data["ends_at"]
@@ -103,23 +103,23 @@ def apply_session(session, data: dict, event_type: str) -> tuple[TrainingSession
     completed_now = status == "completed" and row.status != "completed"
     if status != "scheduled" and row.status != "completed":
         row.status = status   # completed and cancelled never go back to scheduled
-    session.flush()
+    db.flush()
     return row, completed_now
 
 
 # -- places ------------------------------------------------------------------------------------
 
-def offline_confirmed(session, class_id: str) -> int:
-    return session.execute(select(func.count()).where(
+def offline_confirmed(db, class_id: str) -> int:
+    return db.execute(select(func.count()).where(
         Enrollment.class_id == class_id, Enrollment.status == "confirmed",
         Enrollment.mode == "offline")).scalar_one()
 
 
-def promote(session, klass: TrainingClass, emit, now: datetime | None = None) -> list:
+def promote(db, klass: TrainingClass, emit, now: datetime | None = None) -> list:
     """Give free offline seats to the waitlist, first come first served."""
     now = now or utcnow()
-    taken = offline_confirmed(session, klass.class_id)
-    waiting = session.execute(select(Enrollment).where(
+    taken = offline_confirmed(db, klass.class_id)
+    waiting = db.execute(select(Enrollment).where(
         Enrollment.class_id == klass.class_id, Enrollment.status == "waitlisted")
         .order_by(Enrollment.queue_no)
         .limit(max(klass.offline_capacity - taken, 0))).scalars().all()
@@ -130,15 +130,15 @@ def promote(session, klass: TrainingClass, emit, now: datetime | None = None) ->
     return promoted
 
 
-def release_all(session, klass: TrainingClass, reason: str, emit, statuses=domain.ACTIVE,
+def release_all(db, klass: TrainingClass, reason: str, emit, statuses=domain.ACTIVE,
                 now: datetime | None = None) -> int:
     """Everyone holding or awaiting a place is released (a cancelled class)."""
     now = now or utcnow()
-    released = session.execute(select(Enrollment.__table__).where(
+    released = db.execute(select(Enrollment.__table__).where(
         Enrollment.class_id == klass.class_id, Enrollment.status.in_(statuses))).all()
     if not released:
         return 0
-    session.execute(update(Enrollment).where(
+    db.execute(update(Enrollment).where(
         Enrollment.class_id == klass.class_id, Enrollment.status.in_(statuses))
         .values(status="released", reason=reason, updated_at=now)
         .execution_options(synchronize_session=False))
@@ -148,35 +148,35 @@ def release_all(session, klass: TrainingClass, reason: str, emit, statuses=domai
     return len(released)
 
 
-def nominate(session, class_id: str, member_nos: list[str], emit, by_org_code: str | None = None,
+def nominate(db, class_id: str, member_nos: list[str], emit, by_org_code: str | None = None,
              mode: str | None = None, now: datetime | None = None) -> dict:
     """A committee (or the district) nominates people into a class. Each one is enrolled
     (confirmed or waitlisted) or refused with a reason; one refusal does not stop the rest."""
     now = now or utcnow()
-    klass = lock_class(session, class_id)
+    klass = lock_class(db, class_id)
     if klass is None:
         raise NotFound(f"no class {class_id}", entity="class")
     scope = None
     if by_org_code is not None:
-        scope = session.get(Organisation, by_org_code)
+        scope = db.get(Organisation, by_org_code)
         if scope is None:
             raise NotFound(f"no organisation {by_org_code}", entity="organisation")
 
-    people = {m.member_no: m for m in session.execute(
+    people = {m.member_no: m for m in db.execute(
         select(Member).where(Member.member_no.in_(member_nos))).scalars()}
-    orgs = {o.org_code: o for o in session.execute(select(Organisation).where(
+    orgs = {o.org_code: o for o in db.execute(select(Organisation).where(
         Organisation.org_code.in_({m.org_code for m in people.values()}
                                   | {m.secretary_of for m in people.values()
                                      if m.secretary_of}))).scalars()}
-    existing = {e.member_no: e for e in session.execute(select(Enrollment).where(
+    existing = {e.member_no: e for e in db.execute(select(Enrollment).where(
         Enrollment.class_id == class_id, Enrollment.member_no.in_(member_nos))).scalars()}
-    quotas = dict(session.execute(select(Quota.committee_code, Quota.seats)
-                                  .where(Quota.class_id == class_id)).all())
-    used = dict(session.execute(
+    quotas = dict(db.execute(select(Quota.committee_code, Quota.seats)
+                             .where(Quota.class_id == class_id)).all())
+    used = dict(db.execute(
         select(Enrollment.committee_code, func.count()).where(
             Enrollment.class_id == class_id, Enrollment.status.in_(domain.ACTIVE))
         .group_by(Enrollment.committee_code)).all())
-    taken = offline_confirmed(session, class_id)
+    taken = offline_confirmed(db, class_id)
     facts = domain.ClassFacts(track=klass.track, status=klass.status, delivery=klass.delivery,
                               start_date=klass.start_date, sector=klass.sector,
                               category=klass.category)
@@ -197,7 +197,7 @@ def nominate(session, class_id: str, member_nos: list[str], emit, by_org_code: s
         if enrolment is None:
             enrolment = Enrollment(enrollment_id=str(uuid.uuid4()), class_id=class_id,
                                    member_no=member_no, created_at=now)
-            session.add(enrolment)
+            db.add(enrolment)
         enrolment.org_code, enrolment.committee_code = member.org_code, org.committee_code
         enrolment.sector = org.sector
         enrolment.category = domain.member_category(member.joined_on, member.employment,
@@ -211,7 +211,7 @@ def nominate(session, class_id: str, member_nos: list[str], emit, by_org_code: s
         used[org.committee_code] = used.get(org.committee_code, 0) + 1
         emit(events.enrollment_event_type(status), events.enrollment_data(enrolment))
         enrolled.append(enrolment)
-    session.flush()
+    db.flush()
     return {"enrolled": enrolled, "refused": refused}
 
 
@@ -243,68 +243,68 @@ def _refusal(facts, member, org, orgs, named, existing, scope, chosen, quotas, u
                                 used.get(org.committee_code, 0), org.committee_code)
 
 
-def withdraw(session, enrollment_id: str, emit, reason: str | None = None,
+def withdraw(db, enrollment_id: str, emit, reason: str | None = None,
              now: datetime | None = None) -> Enrollment:
     """The person leaves the class; an offline seat they held goes to the first waitlisted."""
     now = now or utcnow()
-    enrolment = get_enrolment(session, enrollment_id)
-    klass = lock_class(session, enrolment.class_id)
-    session.refresh(enrolment)
+    enrolment = get_enrolment(db, enrollment_id)
+    klass = lock_class(db, enrolment.class_id)
+    db.refresh(enrolment)
     if enrolment.status not in domain.ACTIVE:
         raise DomainError(f"the enrolment is {enrolment.status}; only a confirmed or "
                           "waitlisted one can be withdrawn", rule="withdraw")
     held_seat = enrolment.status == "confirmed" and enrolment.mode == "offline"
     enrolment.status, enrolment.reason, enrolment.updated_at = "withdrawn", reason, now
     emit("enrollment_withdrawn", events.enrollment_data(enrolment))
-    session.flush()
+    db.flush()
     if held_seat and klass.status == "published":
-        promote(session, klass, emit, now)
+        promote(db, klass, emit, now)
     return enrolment
 
 
-def get_enrolment(session, enrollment_id: str) -> Enrollment:
-    enrolment = session.get(Enrollment, enrollment_id)
+def get_enrolment(db, enrollment_id: str) -> Enrollment:
+    enrolment = db.get(Enrollment, enrollment_id)
     if enrolment is None:
         raise NotFound(f"no enrolment {enrollment_id}", entity="enrollment")
     return enrolment
 
 
-def set_quota(session, class_id: str, committee_code: str, seats: int | None) -> dict:
-    get_class(session, class_id)
-    org = session.get(Organisation, committee_code)
+def set_quota(db, class_id: str, committee_code: str, seats: int | None) -> dict:
+    get_class(db, class_id)
+    org = db.get(Organisation, committee_code)
     if org is None:
         raise NotFound(f"no organisation {committee_code}", entity="organisation")
     if org.committee_code != committee_code:
         raise InvalidInput("quotas are per party committee", errors={
             "committee_code": [f"{committee_code} is not a party (work) committee"]})
     if seats is None:
-        session.execute(delete(Quota).where(Quota.class_id == class_id,
-                                            Quota.committee_code == committee_code))
+        db.execute(delete(Quota).where(Quota.class_id == class_id,
+                                       Quota.committee_code == committee_code))
         return {"class_id": class_id, "committee_code": committee_code, "seats": None}
     if not isinstance(seats, int) or isinstance(seats, bool) or seats < 0:
         raise InvalidInput("seats must be a whole number ≥ 0", errors={"seats": ["≥ 0"]})
-    quota = session.get(Quota, (class_id, committee_code))
+    quota = db.get(Quota, (class_id, committee_code))
     if quota is None:
-        session.add(Quota(class_id=class_id, committee_code=committee_code, seats=seats))
+        db.add(Quota(class_id=class_id, committee_code=committee_code, seats=seats))
     else:
         quota.seats = seats
-    session.flush()
+    db.flush()
     return {"class_id": class_id, "committee_code": committee_code, "seats": seats}
 
 
-def quotas(session, class_id: str) -> list[dict]:
-    used = dict(session.execute(
+def quotas(db, class_id: str) -> list[dict]:
+    used = dict(db.execute(
         select(Enrollment.committee_code, func.count()).where(
             Enrollment.class_id == class_id, Enrollment.status.in_(domain.ACTIVE))
         .group_by(Enrollment.committee_code)).all())
     return [{"committee_code": q.committee_code, "seats": q.seats,
              "used": used.get(q.committee_code, 0)}
-            for q in session.execute(select(Quota).where(Quota.class_id == class_id)
-                                     .order_by(Quota.committee_code)).scalars()]
+            for q in db.execute(select(Quota).where(Quota.class_id == class_id)
+                                .order_by(Quota.committee_code)).scalars()]
 
 
-def places(session, klass: TrainingClass) -> dict:
-    counts = {(mode, status): n for mode, status, n in session.execute(
+def places(db, klass: TrainingClass) -> dict:
+    counts = {(mode, status): n for mode, status, n in db.execute(
         select(Enrollment.mode, Enrollment.status, func.count())
         .where(Enrollment.class_id == klass.class_id)
         .group_by(Enrollment.mode, Enrollment.status)).all()}
@@ -319,7 +319,7 @@ def places(session, klass: TrainingClass) -> dict:
     }
 
 
-def list_enrolments(session, class_id: str, status: str | None, within_path: str | None,
+def list_enrolments(db, class_id: str, status: str | None, within_path: str | None,
                     page: int, per_page: int):
     query = select(Enrollment, Member.name).join(
         Member, Member.member_no == Enrollment.member_no, isouter=True).where(
@@ -329,14 +329,14 @@ def list_enrolments(session, class_id: str, status: str | None, within_path: str
     if within_path is not None:
         query = query.join(Organisation, Organisation.org_code == Enrollment.org_code).where(
             Organisation.path.startswith(within_path, autoescape=True))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Enrollment.queue_no)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(Enrollment.queue_no)
+                      .offset((page - 1) * per_page).limit(per_page)).all()
     return rows, total
 
 
-def session_or_404(session, session_id: str) -> TrainingSession:
-    row = session.get(TrainingSession, session_id)
+def session_or_404(db, session_id: str) -> TrainingSession:
+    row = db.get(TrainingSession, session_id)
     if row is None:
         raise NotFound(f"no session {session_id}", entity="session")
     return row

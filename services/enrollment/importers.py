@@ -1,69 +1,20 @@
-"""Organisation and member files (CSV or XLSX, English or Chinese headers, DESIGN §4): reading
-them into plain rows, and the row rules that decide which rows are kept and why the others are
-not. The CLI reads; the service validates with the same rules and keeps the good rows.
+"""The row rules of organisation and member files (DESIGN §4): which rows are kept and why the
+others are not. `peixun import` reads the file (services.contracts.imports); the service checks
+its rows here and keeps the good ones.
 """
 
-import csv
-import io
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
-from itertools import compress, islice
+from datetime import date
 from operator import itemgetter
-from pathlib import Path
 
 from services.contracts.fields import CODE_PATTERN
+from services.contracts.imports import EMPLOYMENTS, KINDS, SECTORS
 
 # The contracts' pattern for organisation codes and member numbers.
 CODE = re.compile(CODE_PATTERN)
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EARLIEST_JOIN = date(1921, 7, 1)
-# Joins a column's texts where an import sends them column by column: the ASCII unit
-# separator, which no member file has in a cell (and where one does, rows go as lists).
-SEP = "\x1f"
-
-ORG_HEADERS = {
-    "org_code": ("org_code", "党组织编码"),
-    "name": ("name", "名称"),
-    "parent_code": ("parent_code", "上级党组织编码"),
-    "kind": ("kind", "类型"),
-    "sector": ("sector", "领域"),
-}
-ORG_REQUIRED = ("org_code", "name", "parent_code", "kind")
-
-MEMBER_HEADERS = {
-    "member_no": ("member_no", "党员编号"),
-    "name": ("name", "姓名"),
-    "org_code": ("org_code", "党组织编码"),
-    "joined_on": ("joined_on", "入党日期"),
-    "employment": ("employment", "人员类别"),
-    "secretary_of": ("secretary_of", "任书记的党组织编码"),
-}
-MEMBER_REQUIRED = ("member_no", "name", "org_code", "joined_on", "employment")
-
-KINDS = {
-    "district": "district", "区委": "district",
-    "committee": "committee", "党(工)委": "committee", "党（工）委": "committee",
-    "党委": "committee", "党工委": "committee",
-    "grassroots": "grassroots", "基层党组织": "grassroots",
-}
-SECTORS = {
-    "village": "village", "村": "village",
-    "residential": "residential", "居民区": "residential",
-    "institution": "institution", "机关事业单位": "institution",
-    "soe": "soe", "国有企业": "soe", "国有(集体)企业": "soe", "国有（集体）企业": "soe",
-    "two_new": "two_new", "两新组织": "two_new", "“两新”组织": "two_new", "两新": "two_new",
-}
-EMPLOYMENTS = {
-    "institution": "institution", "机关事业单位": "institution",
-    "enterprise": "enterprise", "企业": "enterprise",
-    "other": "other", "其他": "other",
-}
-
-
-class FileUnreadable(Exception):
-    """Nothing could be read: no such file, not a table, or its headers lack a column."""
 
 
 @dataclass(frozen=True)
@@ -75,166 +26,6 @@ class BadRow:
     def line(self) -> str:
         return f"row {self.row}: {self.field}: {self.reason}"
 
-
-# -- reading -----------------------------------------------------------------------------------
-
-def cell_text(value) -> str:
-    """A cell as text: spreadsheet numbers without their `.0`, dates as YYYY-MM-DD."""
-    if type(value) is str:   # most cells: checked first, an import reads hundreds of thousands
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() \
-            else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def read_rows(path: str | Path) -> list[list]:
-    """Every row of the file's first sheet (or the CSV), header included."""
-    return list(iter_rows(path))
-
-
-def iter_rows(path: str | Path) -> Iterator[list]:
-    """The rows of the file's first sheet (or the CSV), header first, as they are taken. A file
-    that is missing, not a spreadsheet or neither UTF-8 nor GB18030 text fails here, before
-    any row; a CSV broken further down fails where it breaks."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileUnreadable(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        from python_calamine import CalamineWorkbook
-
-        try:
-            workbook = CalamineWorkbook.from_path(str(path))
-            return iter(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
-        except Exception as exc:  # noqa: BLE001 - any parse failure means "not readable"
-            raise FileUnreadable(f"{path}: not a readable spreadsheet ({exc})") from None
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):   # Excel in China saves CSV as GBK
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return _csv_rows(path, text)
-    raise FileUnreadable(f"{path}: neither UTF-8 nor GB18030 text")
-
-
-def _csv_rows(path: Path, text: str) -> Iterator[list]:
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""))
-    except csv.Error as exc:
-        raise FileUnreadable(f"{path}: not a readable CSV ({exc})") from None
-
-
-def records(raw: list[list], headers: dict, required: Iterable[str]) -> list[dict]:
-    """Rows as dicts of text keyed by the English field names, each with its row number
-    (the header is row 1). Empty rows are skipped; unknown columns are ignored."""
-    fields, rows = table(raw, headers, required)
-    return [{**dict(zip(fields, row[1:], strict=True)), "row": row[0]} for row in rows]
-
-
-def columns(raw: list[list], headers: dict, required: Iterable[str]
-            ) -> tuple[list[int], dict[str, list[str]]]:
-    """The file column by column: the numbers of the rows below the header that are not
-    empty, and for each field found its text in those rows."""
-    return columns_of(raw[1:], _header(raw, headers, required), 2)
-
-
-def column_chunks(rows: Iterator[list], headers: dict, required: Iterable[str], size: int,
-                  first: int | None = None
-                  ) -> Iterator[tuple[list[int], dict[str, list[str]]]]:
-    """`columns` a chunk at a time, from the rows as they are read (header first): an import
-    sends one chunk while it reads the next, and a smaller `first` chunk sets the service to
-    work sooner. The header is checked at once; a chunk of empty rows only is left out."""
-    header = next(rows, None)
-    fields = _header([header] if header is not None else [], headers, required)
-    return _chunks(rows, fields, size, first or size)
-
-
-def _chunks(rows, fields, size, first):
-    number = 2
-    while True:
-        batch = list(islice(rows, first if number == 2 else size))
-        if not batch:
-            return
-        numbers, texts = columns_of(batch, fields, number)
-        number += len(batch)
-        if numbers:
-            yield numbers, texts
-
-
-def columns_of(body: list[list], fields: dict[str, int], first: int
-               ) -> tuple[list[int], dict[str, list[str]]]:
-    """Rows (numbered from `first`) column by column, empty rows left out. Column-wise, so
-    that C functions (itemgetter, str.strip) do the per-cell work: a member file has 360,000
-    cells."""
-    width = max(fields.values()) + 1
-    if any(len(row) < width for row in body):
-        body = [row if len(row) >= width else [*row, *([""] * (width - len(row)))]
-                for row in body]
-    texts = {}
-    for field, index in fields.items():
-        column = list(map(itemgetter(index), body))
-        try:
-            texts[field] = list(map(str.strip, column))
-        except TypeError:   # a spreadsheet's numbers and dates
-            texts[field] = [cell_text(value) for value in column]
-    numbers = list(range(first, first + len(body)))
-    kept = list(map(any, zip(*texts.values(), strict=True)))
-    if not all(kept):   # empty rows are skipped
-        numbers = list(compress(numbers, kept))
-        texts = {field: list(compress(column, kept)) for field, column in texts.items()}
-    return numbers, texts
-
-
-def _header(raw: list[list], headers: dict, required: Iterable[str]) -> dict[str, int]:
-    """The English name of each column found, and its index; every required one is there."""
-    if not raw:
-        raise FileUnreadable("the file is empty")
-    names = {alias: field for field, aliases in headers.items() for alias in aliases}
-    columns = {}
-    for index, header in enumerate(raw[0]):
-        field = names.get(cell_text(header).lower()) or names.get(cell_text(header))
-        if field is not None and field not in columns:
-            columns[field] = index
-    missing = [field for field in required if field not in columns]
-    if missing:
-        wanted = ", ".join(f"{f}/{headers[f][1]}" for f in missing)
-        raise FileUnreadable(f"the header row lacks {wanted}")
-    return columns
-
-
-def table(raw: list[list], headers: dict, required: Iterable[str]
-          ) -> tuple[list[str], Iterator[list]]:
-    """The English names of the columns found, and the rows below the header, each as
-    `[row number, text, …]` in that order, converted as they are taken (so that an import can
-    send the first rows while it converts the next). Empty rows are skipped; unknown columns
-    are ignored. The header is checked at once."""
-    columns = _header(raw, headers, required)
-    return list(columns), _rows_below(raw, list(columns.values()))
-
-
-def _rows_below(raw: list[list], indexes: list[int]) -> Iterator[list]:
-    width = max(indexes) + 1
-    for number in range(2, len(raw) + 1):
-        row = raw[number - 1]
-        if len(row) < width:
-            row = [*row, *([""] * (width - len(row)))]
-        values = [value.strip() if type(value) is str else cell_text(value)
-                  for value in (row[i] for i in indexes)]
-        if any(values):
-            yield [number, *values]
-
-
-# -- row rules ------------------------------------------------------------------------------------
 
 def _code(value: str, what: str) -> str:
     if not value:

@@ -52,8 +52,8 @@ class Organisation(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    # Only secretaries are looked up by their organisation: a partial index keeps the 95% of
-    # members who are not out of it (a tenth of a 60,000-member import's insert time).
+    # Only secretaries are looked up by their organisation: a partial index keeps the members
+    # who are not (nearly all) out of it, which a member import's inserts feel.
     __table_args__ = (Index("ix_members_secretary_of", "secretary_of",
                             postgresql_where=text("secretary_of IS NOT NULL"),
                             sqlite_where=text("secretary_of IS NOT NULL")),)

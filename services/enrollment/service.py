@@ -7,13 +7,14 @@ from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
 
+from services.contracts.commands import enrollment as schemas
+from services.contracts.imports import SEP
 from services.kit import InvalidInput, PublishingService, event_handler
 from services.kit.rpc import rpc
 from services.kit.validation import load
 
-from . import attendance, completion, enrolment, schemas, tree, views
-from .events import Emitter, write_many_to_outbox
-from .importers import SEP
+from . import attendance, completion, enrolment, tree, views
+from .events import Emitter
 from .models import Organisation
 
 BULK = 100   # past this many events, the outbox gets them in checked batches per type
@@ -22,8 +23,8 @@ BULK = 100   # past this many events, the outbox gets them in checked batches pe
 class FrozenHeap(DependencyProvider):
     """Once the service has started, everything alive (modules, classes, the libraries' own
     objects: several hundred thousand) moves out of the garbage collector's sight, once per
-    process. Each full collection walked all of it again: ≈ 0.1 s, once per 20,000 imported
-    rows. Objects made later are collected as ever."""
+    process. Each full collection walked all of it again, many times over a large import.
+    Objects made later are collected as ever."""
 
     frozen = False
 
@@ -47,7 +48,7 @@ class EnrollmentService(PublishingService):
         yield emit
         if len(emit.events) > BULK:
             for event_type in dict.fromkeys(kind for kind, _ in emit.events):
-                write_many_to_outbox(self.db, event_type, emit.of_type(event_type))
+                self.outbox.add_many(event_type, emit.of_type(event_type))
         else:
             for event_type, data in emit.events:
                 self.outbox.add(event_type, data)

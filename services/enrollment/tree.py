@@ -9,6 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 
 from services.contracts import schema_for
+from services.contracts.batch import check_values
+from services.kit import clock
 from services.kit.errors import InvalidInput, NotFound, RetryLater
 from services.kit.sql import aware, upsert, utcnow
 
@@ -20,61 +22,53 @@ PERSON_FIELDS = ("org_code", "joined_on", "employment", "secretary_of", "active"
 
 # -- reading the tree -------------------------------------------------------------------------
 
-def get_org(session, org_code: str) -> Organisation:
-    org = session.get(Organisation, org_code)
+def get_org(db, org_code: str) -> Organisation:
+    org = db.get(Organisation, org_code)
     if org is None:
         raise NotFound(f"no organisation {org_code}", entity="organisation")
     return org
 
 
-def ancestors(session, org_code: str) -> list[str]:
+def ancestors(db, org_code: str) -> list[str]:
     """[org_code, parent, …, root]."""
-    return domain.ancestors_from_path(get_org(session, org_code).path)
+    return domain.ancestors_from_path(get_org(db, org_code).path)
 
 
-def subtree(session, org_code: str) -> list[str]:
+def subtree(db, org_code: str) -> list[str]:
     """The organisation and every one below it."""
-    path = get_org(session, org_code).path
-    return list(session.execute(
+    path = get_org(db, org_code).path
+    return list(db.execute(
         select(Organisation.org_code).where(Organisation.path.startswith(path, autoescape=True))
         .order_by(Organisation.path)).scalars())
 
 
-def members_outside(session, org_code: str, member_nos: list[str]) -> list[str]:
+def members_outside(db, org_code: str, member_nos: list[str]) -> list[str]:
     """Of these people, the known ones whose organisation lies outside `org_code`'s subtree."""
-    path = get_org(session, org_code).path
-    return sorted(session.execute(
+    path = get_org(db, org_code).path
+    return sorted(db.execute(
         select(Member.member_no).join(Organisation, Organisation.org_code == Member.org_code)
         .where(Member.member_no.in_(set(member_nos)),
                ~Organisation.path.startswith(path, autoescape=True))).scalars())
 
 
-def under(org_code: str | None, path_column, session):
+def under(org_code: str | None, path_column, db):
     """A filter: rows whose organisation lies in `org_code`'s subtree (none when no code)."""
     if org_code is None:
         return True
-    path = get_org(session, org_code).path
+    path = get_org(db, org_code).path
     return path_column.startswith(path, autoescape=True)
 
 
-def committee_map(session) -> dict[str, str | None]:
-    return dict(session.execute(select(Organisation.org_code, Organisation.committee_code)).all())
-
-
-def sector_map(session, codes) -> dict[str, str | None]:
-    codes = list({c for c in codes if c})
-    if not codes:
-        return {}
-    return dict(session.execute(select(Organisation.org_code, Organisation.sector)
-                                .where(Organisation.org_code.in_(codes))).all())
+def committee_map(db) -> dict[str, str | None]:
+    return dict(db.execute(select(Organisation.org_code, Organisation.committee_code)).all())
 
 
 # -- importing organisations ------------------------------------------------------------------
 
-def import_orgs(session, rows: list[dict], emit, now: datetime | None = None) -> dict:
+def import_orgs(db, rows: list[dict], emit, now: datetime | None = None) -> dict:
     """Keep the good rows of an organisation file (any order), report the bad ones."""
     now = now or utcnow()
-    existing = {o.org_code: o for o in session.execute(select(Organisation.__table__))}
+    existing = {o.org_code: o for o in db.execute(select(Organisation.__table__))}
     good, bad = importers.validate_orgs(rows, {c: o.parent_code for c, o in existing.items()})
     parents = {c: o.parent_code for c, o in existing.items()}
     parents.update({r["org_code"]: r["parent_code"] for r in good})
@@ -104,11 +98,11 @@ def import_orgs(session, rows: list[dict], emit, now: datetime | None = None) ->
             changed_orgs.append(facts)
         if old is not None and old.committee_code != facts["committee_code"]:
             committee_moved.append(code)
-    upsert(session, Organisation.__table__, writes, ["org_code"])
+    upsert(db, Organisation.__table__, writes, ["org_code"])
     for facts in changed_orgs:
         emit("organisation_changed", events.organisation_data(_Row(facts)))
     if committee_moved:
-        _emit_people_of(session, committee_moved, emit)
+        _emit_people_of(db, committee_moved, emit)
     return {"kept": len(good), "bad": [b.__dict__ for b in bad], "changed": len(changed_orgs)}
 
 
@@ -117,11 +111,11 @@ class _Row:
         self.__dict__.update(values)
 
 
-def _emit_people_of(session, org_codes: list[str], emit) -> None:
+def _emit_people_of(db, org_codes: list[str], emit) -> None:
     """person_changed for the members of organisations that moved to another committee."""
-    committees = committee_map(session)
+    committees = committee_map(db)
     for start in range(0, len(org_codes), 1000):
-        members = session.execute(select(Member).where(
+        members = db.execute(select(Member).where(
             Member.org_code.in_(org_codes[start:start + 1000]))).scalars()
         for m in members:
             emit("person_changed", _person(m.member_no, m.org_code, committees, m.joined_on,
@@ -135,7 +129,7 @@ def _person(member_no, org_code, committees, joined_on, employment, secretary_of
 
 # -- importing members -------------------------------------------------------------------------
 
-def import_members(session, rows: list, emit, now: datetime | None = None,
+def import_members(db, rows: list, emit, now: datetime | None = None,
                    today: date | None = None, columns: list[str] | None = None) -> dict:
     """Keep the good rows of a chunk of a member file; update the people already known.
     Rows are dicts, or lists in the order of `columns`. Whether the file has a secretary_of
@@ -145,16 +139,16 @@ def import_members(session, rows: list, emit, now: datetime | None = None,
     statement (member_writes); elsewhere (SQLite) Python compares and emits. Both keep the
     same rules, and the unit tests hold them to it."""
     now = now or utcnow()
-    today = today or now.astimezone(domain.SHANGHAI).date()
-    committees = committee_map(session)
+    today = today or clock.today(now)
+    committees = committee_map(db)
     good, bad = importers.check_members(rows, committees, today, columns)
     speaks = "secretary_of" in columns if columns is not None else \
         any("secretary_of" in r for r in rows)
-    if session.get_bind().dialect.name == "postgresql":
-        _check_person_values(session, good, committees, speaks)
-        changed, moves = member_writes.write(session, good, speaks, now)
+    if db.get_bind().dialect.name == "postgresql":
+        _check_person_values(db, good, committees, speaks)
+        changed, moves = member_writes.write(db, good, speaks, now)
     else:
-        changed, moves = _write_members(session, good, committees, speaks, now, emit)
+        changed, moves = _write_members(db, good, committees, speaks, now, emit)
     secretaries_now: dict[str, str] = {}      # org -> its new secretary
     secretaries_gone: dict[str, str] = {}     # org -> its former secretary
     for member_no, secretary_of, before in moves:
@@ -162,17 +156,17 @@ def import_members(session, rows: list, emit, now: datetime | None = None,
             secretaries_now[secretary_of] = member_no
         if before and before != secretary_of:
             secretaries_gone[before] = member_no
-    _move_secretaries(session, secretaries_now, secretaries_gone, committees, emit)
+    _move_secretaries(db, secretaries_now, secretaries_gone, committees, emit)
     return {"kept": len(good), "bad": [b.__dict__ for b in bad], "changed": changed}
 
 
-def _write_members(session, good, committees, speaks, now, emit):
+def _write_members(db, good, committees, speaks, now, emit):
     """The import's write, row by row in Python: what member_writes does in one statement."""
     good = [dict(zip(importers.KEPT_FIELDS, row, strict=True)) for row in good.rows()]
     numbers = [r["member_no"] for r in good]
     old = {}
     for start in range(0, len(numbers), 5000):
-        old.update({m.member_no: m for m in session.execute(select(Member.__table__).where(
+        old.update({m.member_no: m for m in db.execute(select(Member.__table__).where(
             Member.member_no.in_(numbers[start:start + 5000])))})
     writes, changed, moves = [], [], []
     for r in good:
@@ -189,7 +183,7 @@ def _write_members(session, good, committees, speaks, now, emit):
             was = before.secretary_of if before is not None else None
             if was != secretary_of:
                 moves.append((r["member_no"], secretary_of, was))
-    upsert(session, Member.__table__, writes, ["member_no"])
+    upsert(db, Member.__table__, writes, ["member_no"])
     for after in changed:
         emit("person_changed", _person(after["member_no"], after["org_code"], committees,
                                        after["joined_on"], after["employment"],
@@ -197,7 +191,7 @@ def _write_members(session, good, committees, speaks, now, emit):
     return len(changed), moves
 
 
-def _check_person_values(session, good, committees, speaks) -> None:
+def _check_person_values(db, good, committees, speaks) -> None:
     """The person_changed contract, checked once per distinct value of each field the import's
     events can carry (PostgreSQL builds the events themselves)."""
     if not good:
@@ -206,24 +200,24 @@ def _check_person_values(session, good, committees, speaks) -> None:
     if not speaks:   # the secretary posts stay as they are: those stored go into the events
         secretaries = {None}
         for start in range(0, len(good), 5000):
-            secretaries.update(session.execute(select(Member.secretary_of).distinct().where(
+            secretaries.update(db.execute(select(Member.secretary_of).distinct().where(
                 Member.member_no.in_(good.member_no[start:start + 5000]))).scalars())
     org_codes = set(good.org_code)
-    events.check_values(schema_for(events.SOURCE, "person_changed", 1), {
+    check_values(schema_for(events.SOURCE, "person_changed", 1), {
         "member_no": set(good.member_no), "org_code": org_codes,
         "committee_code": {committees.get(code) for code in org_codes},
         "joined_on": set(good.joined_on),   # dates: PostgreSQL writes them as YYYY-MM-DD
         "employment": set(good.employment), "secretary_of": secretaries, "active": {True}})
 
 
-def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], committees,
+def _move_secretaries(db, now_: dict[str, str], gone: dict[str, str], committees,
                       emit) -> None:
     """Organisations get their new secretaries; a secretary displaced by another stops being
     one (an organisation has one secretary). Set-based: a file may name thousands."""
     if not now_ and not gone:
         return
     m = Member.__table__
-    displaced = session.execute(
+    displaced = db.execute(
         update(m).where(m.c.secretary_of.in_(list(now_)),
                         m.c.member_no.not_in(list(now_.values())))
         .values(secretary_of=None)
@@ -236,31 +230,31 @@ def _move_secretaries(session, now_: dict[str, str], gone: dict[str, str], commi
     changed, moment = [], utcnow()
     codes = list(set(now_) | set(gone))
     for start in range(0, len(codes), 5000):
-        for org in session.execute(select(o).where(o.c.org_code.in_(codes[start:start + 5000]))):
+        for org in db.execute(select(o).where(o.c.org_code.in_(codes[start:start + 5000]))):
             secretary = now_.get(org.org_code)
             if secretary is None and org.secretary_member_no != gone.get(org.org_code):
                 continue   # someone else became secretary meanwhile
             if org.secretary_member_no != secretary:
                 changed.append({**org._asdict(), "secretary_member_no": secretary,
                                 "updated_at": moment})
-    if session.get_bind().dialect.name == "postgresql":   # two columns, not every one
-        member_writes.set_secretaries(session, [(org["org_code"], org["secretary_member_no"])
-                                                for org in changed], moment)
+    if db.get_bind().dialect.name == "postgresql":   # two columns, not every one
+        member_writes.set_secretaries(db, [(org["org_code"], org["secretary_member_no"])
+                                           for org in changed], moment)
     else:
-        upsert(session, o, changed, ["org_code"])
+        upsert(db, o, changed, ["org_code"])
     for org in changed:
         emit("organisation_changed", events.organisation_data(_Row(org)))
 
 
 # -- the registry's changes -------------------------------------------------------------------
 
-def apply_member_change(session, data: dict, occurred_at: datetime, emit) -> bool:
+def apply_member_change(db, data: dict, occurred_at: datetime, emit) -> bool:
     """One member_registry.member_changed. An older change than what is stored is ignored.
     Returns whether anything reporting cares about changed."""
-    org = session.get(Organisation, data["org_code"])
+    org = db.get(Organisation, data["org_code"])
     if org is None:
         raise RetryLater(f"organisation {data['org_code']} is not known yet")
-    member = session.get(Member, data["member_no"])
+    member = db.get(Member, data["member_no"])
     if member is not None and aware(member.source_at) > occurred_at:
         return False
     change = data["change"]
@@ -270,7 +264,7 @@ def apply_member_change(session, data: dict, occurred_at: datetime, emit) -> boo
                         org_code=data["org_code"], joined_on=data["joined_on"],
                         employment=data["employment"], secretary_of=None, active=True,
                         source_at=occurred_at)
-        session.add(member)
+        db.add(member)
     member.source_at = occurred_at
     member.name = data["name"]
     if data.get("joined_on") is not None:
@@ -283,43 +277,43 @@ def apply_member_change(session, data: dict, occurred_at: datetime, emit) -> boo
     elif change == "left":
         member.active = False
         if member.secretary_of:
-            _set_secretary(session, member.secretary_of, None, emit)
+            _set_secretary(db, member.secretary_of, None, emit)
             member.secretary_of = None
     elif change == "secretary_appointed":
         member.active = True
         if member.secretary_of and member.secretary_of != org.org_code:
-            _set_secretary(session, member.secretary_of, None, emit)
+            _set_secretary(db, member.secretary_of, None, emit)
         previous = org.secretary_member_no
         if previous and previous != member.member_no:
-            other = session.get(Member, previous)
+            other = db.get(Member, previous)
             if other is not None and other.secretary_of == org.org_code:
                 other.secretary_of = None
-                _emit_person(session, other, emit)
+                _emit_person(db, other, emit)
         member.secretary_of = org.org_code
-        _set_secretary(session, org.org_code, member.member_no, emit)
+        _set_secretary(db, org.org_code, member.member_no, emit)
     elif change == "secretary_removed":
         if member.secretary_of == org.org_code:
             member.secretary_of = None
         if org.secretary_member_no == member.member_no:
-            _set_secretary(session, org.org_code, None, emit)
-    session.flush()
+            _set_secretary(db, org.org_code, None, emit)
+    db.flush()
     after = {k: getattr(member, k) for k in PERSON_FIELDS}
     if after != before:
-        _emit_person(session, member, emit)
+        _emit_person(db, member, emit)
         return True
     return False
 
 
-def _set_secretary(session, org_code: str, member_no: str | None, emit) -> None:
-    org = session.get(Organisation, org_code)
+def _set_secretary(db, org_code: str, member_no: str | None, emit) -> None:
+    org = db.get(Organisation, org_code)
     if org is not None and org.secretary_member_no != member_no:
         org.secretary_member_no = member_no
         org.updated_at = utcnow()
         emit("organisation_changed", events.organisation_data(org))
 
 
-def _emit_person(session, member: Member, emit) -> None:
-    org = session.get(Organisation, member.org_code)
+def _emit_person(db, member: Member, emit) -> None:
+    org = db.get(Organisation, member.org_code)
     emit("person_changed", events.person_data(
         member.member_no, member.org_code, org.committee_code if org else None,
         member.joined_on, member.employment, member.secretary_of, member.active))
@@ -327,45 +321,45 @@ def _emit_person(session, member: Member, emit) -> None:
 
 # -- members for the gateway ------------------------------------------------------------------
 
-def get_member(session, member_no: str) -> Member:
-    member = session.get(Member, member_no)
+def get_member(db, member_no: str) -> Member:
+    member = db.get(Member, member_no)
     if member is None:
         raise NotFound(f"no member {member_no}", entity="member")
     return member
 
 
-def list_members(session, org_code: str, subtree_too: bool, page: int, per_page: int,
+def list_members(db, org_code: str, subtree_too: bool, page: int, per_page: int,
                  active_only: bool = True) -> tuple[list[tuple[Member, Organisation]], int]:
-    get_org(session, org_code)
+    get_org(db, org_code)
     query = select(Member, Organisation).join(
         Organisation, Organisation.org_code == Member.org_code)
     if subtree_too:
-        query = query.where(under(org_code, Organisation.path, session))
+        query = query.where(under(org_code, Organisation.path, db))
     else:
         query = query.where(Member.org_code == org_code)
     if active_only:
         query = query.where(Member.active.is_(True))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Member.member_no)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(Member.member_no)
+                      .offset((page - 1) * per_page).limit(per_page)).all()
     return [tuple(r) for r in rows], total
 
 
-def list_orgs(session, parent_code: str | None, within: str | None, kind: str | None,
+def list_orgs(db, parent_code: str | None, within: str | None, kind: str | None,
               page: int, per_page: int) -> tuple[list[Organisation], int]:
     query = select(Organisation)
     if parent_code is not None:
         query = query.where(Organisation.parent_code == parent_code)
     if within is not None:
-        query = query.where(under(within, Organisation.path, session))
+        query = query.where(under(within, Organisation.path, db))
     if kind is not None:
         if kind not in ("district", "committee", "grassroots"):
             raise InvalidInput("unknown kind", errors={"kind": [
                 "one of district, committee, grassroots"]})
         query = query.where(Organisation.kind == kind)
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(query.order_by(Organisation.path)
-                           .offset((page - 1) * per_page).limit(per_page)).scalars().all()
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(Organisation.path)
+                      .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     return rows, total
 
 

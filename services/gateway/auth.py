@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from services.contracts.vocabulary import ACCESS_ROLES, ROLES_WITH_ORG
 from services.kit.errors import Forbidden, InvalidInput, Unauthorized
 
 from .models import ApiToken
 
-ROLES = ("district_admin", "committee_admin", "org_admin", "checkin", "system")
-ROLES_WITH_ORG = ("committee_admin", "org_admin")
+ROLES = tuple(ACCESS_ROLES)
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,8 @@ def json_body(request) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object", errors={"body": ["not an object"]})
     return data
+
+
+def optional_json_body(request) -> dict:
+    """A body that may be left out entirely (a reason for a cancellation or a withdrawal)."""
+    return json_body(request) if request.get_data(cache=True).strip() else {}

@@ -1,16 +1,16 @@
 """What the gateway's routes read themselves (report parameters, filings), for the OpenAPI
-document; the services' own input schemas are imported from them. These only document: the
-services (and the routes' own checks) still validate."""
+document; the command schemas it shares with scheduling and enrollment live in
+services.contracts.commands. These only document: the services (and the routes' own checks)
+still validate."""
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from services.contracts.commands.scheduling import ClassQuery
 from services.contracts.fields import CODE_PATTERN
-from services.reporting.domain import FORMATS, REPORTS
-from services.scheduling.schemas import ClassQuery
+from services.contracts.vocabulary import FILING_KINDS, FORMATS, REPORTS
 
 CODE = validate.Regexp(CODE_PATTERN)
 DOCUMENT_FORMATS = ("json", "csv", "xlsx", "pdf")
-FILING_KINDS = ("plan", "record")
 INBOX_STATUSES = ("filed", "acknowledged", "returned", "all")
 
 # A class list's filter as people send it: include_drafts is the gateway's, from the role.
@@ -55,7 +55,7 @@ class DocumentQuery(Strict):
 
 
 class FilingIn(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(FILING_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(tuple(FILING_KINDS)))
 
 
 class ReturnIn(Strict):

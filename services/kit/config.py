@@ -35,24 +35,6 @@ def http_port() -> int:
     return int(os.environ.get("PEIXUN_HTTP_PORT", "8000"))
 
 
-def nameko_config_path() -> Path:
-    return ROOT / "deploy" / "nameko.yaml"
-
-
-# The one place that says how each service process starts: `peixun run` and compose both use it.
-SERVICE_CLASSES = {
-    "scheduling": "services.scheduling.service:SchedulingService",
-    "enrollment": "services.enrollment.service:EnrollmentService",
-    "reporting": "services.reporting.service:ReportingService",
-    "gateway": "services.gateway.service:GatewayService",
-}
-
-
-def service_command(service: str) -> list[str]:
-    """The argv that runs one service, as the compose file also runs it (from the repo root)."""
-    return ["nameko", "run", "--config", "deploy/nameko.yaml", SERVICE_CLASSES[service]]
-
-
 def cjk_font() -> Path:
     """The Chinese font reports embed (Debian's fonts-wqy-microhei; `make` installs it)."""
     return Path(os.environ.get("PEIXUN_CJK_FONT",

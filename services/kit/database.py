@@ -95,19 +95,3 @@ def take_turns(session: Session, keys) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM "
                          "(SELECT unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS ordered"),
                     {"keys": sorted(set(keys))})
-
-
-def add_or_increment(session: Session, table, key: dict, increments: dict) -> None:
-    """One atomic statement: insert the row, or add `increments` to the existing one. Safe when
-    workers handle events for the same row at once (PostgreSQL and SQLite both speak it)."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(**key, **increments)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: getattr(table.c, name) + getattr(statement.excluded, name)
-              for name in increments},
-    )
-    session.execute(statement)

@@ -43,5 +43,18 @@ class Forbidden(DomainError):
     status = 403
 
 
+class Rebuilding(DomainError):
+    """Asked while the read models are rebuilt from the events (`peixun replay`): ask again
+    when the rebuild is done."""
+
+    status = 503
+
+
+class Tampered(DomainError):
+    """Stored bytes (a report file, a filed version) no longer match the sha256 kept for them."""
+
+    status = 500
+
+
 class RetryLater(Exception):
     """Not yet possible (a reference not seen yet, a dependency away): try the event again later."""

@@ -99,7 +99,7 @@ def seen_ids(connection, consumer: str, ids: list[str]) -> set[str]:
     on its own by the inbox's unique key (a subquery per id, which the planner keeps as one):
     asked as one `IN` list while a fresh inbox had no statistics yet, the planner read every
     row of the consumer through reporting's (consumer, position) index and compared each with
-    the whole list, 20-110 ms a batch and growing with the inbox."""
+    the whole list: a cost per batch that grew with the inbox (bench/RESULTS.md)."""
     if connection.dialect.name == "postgresql":
         return set(connection.exec_driver_sql(SEEN_ON_POSTGRESQL, (ids, consumer)).scalars())
     return set(connection.execute(select(inbox.c.event_id).where(

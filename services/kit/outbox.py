@@ -3,15 +3,18 @@
 Nothing is lost (a crash between commit and publish leaves the row to be sent on restart) and
 the relay publishes in order, a batch at a time, waiting for the batch's confirms.
 
-A row is one event, or a page of events of one type that a bulk write stores together: a
-member import's 60,000 rows, each with three index entries, took 0.39 s of its 1.4 s; the same
-events as 60 pages take 0.07 s. On the wire nothing tells them apart: each event of a page is
-its own message with its own id, in order, and a page is marked sent once every one of its
-messages is confirmed.
+A row is one event (`add`), or a page of events of one type that a bulk write stores together
+(`add_many`): a member import's 60,000 rows, each with three index entries, took 0.39 s of its
+1.4 s; the same events as 60 pages take 0.07 s. On the wire nothing tells them apart: each event
+of a page is its own message with its own id, in order, and a page is marked sent once every one
+of its messages is confirmed.
 """
 
 import json
 import logging
+import secrets
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import eventlet
@@ -20,7 +23,9 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select, text, update
 
-from services.contracts import Event, new_event
+from services.contracts import Event, new_event, schema_for
+from services.contracts.batch import dump_many
+from services.contracts.envelope import envelope_text
 from services.contracts.topology import exchange_name
 
 from . import clock, config
@@ -38,7 +43,8 @@ MAX_BACKOFF = 10.0
 
 class OutboxWriter:
     """What a handler gets as `self.outbox`. Events are checked against their contract when
-    added and written in one statement just before the transaction commits."""
+    added; they are written in one statement just before the transaction commits, or with the
+    next `add_many`, in the order they were added."""
 
     def __init__(self, session, source: str):
         self.session = session
@@ -53,10 +59,27 @@ class OutboxWriter:
         self.session.connection()   # begun: a rollback from here on drops the pending events
         self.pending.append({
             "event_id": event.id, "exchange": exchange_name(self.source),
-            "routing_key": event_type, "body": event.body().decode(),
+            "routing_key": event_type, "body": event.body().decode(), "events": None,
             "created_at": datetime.now(UTC),
         })
         return event
+
+    def add_many(self, event_type: str, datas: list[dict], *, version: int = 1) -> int:
+        """Many events of one type, in order (a session's absences, an import's people), each
+        what `add` would make of its data: checked against the contract once per batch
+        (contracts.batch.dump_many) and written now, with those added before them, in one
+        statement, a page of them per row, their ids in order (`ordered_ids`). Answers how
+        many."""
+        if not datas:
+            return 0
+        wire = dump_many(schema_for(self.source, event_type, version), datas)
+        envelope = envelope_text(self.source, event_type, version, clock.now())
+        bodies = [envelope.body(event_id, data)
+                  for event_id, data in zip(ordered_ids(len(wire)), wire, strict=True)]
+        self.pending.extend(page_rows(exchange_name(self.source), event_type, bodies,
+                                      datetime.now(UTC)))
+        self._write(self.session)
+        return len(bodies)
 
     def _write(self, session):
         rows, self.pending = self.pending, []
@@ -65,6 +88,28 @@ class OutboxWriter:
 
     def _forget(self, session, previous_transaction):
         self.pending = []
+
+
+ORDERED_IDS = 1 << 24   # ids that one prefix counts (six hex digits)
+
+
+def ordered_ids(count: int) -> Iterator[str]:
+    """`count` event ids that follow one another (see ordered_id_prefix)."""
+    for start in range(0, count, ORDERED_IDS):
+        prefix = ordered_id_prefix()
+        yield from (f"{prefix}{n:06x}" for n in range(min(ORDERED_IDS, count - start)))
+
+
+def ordered_id_prefix() -> str:
+    """The first 30 characters of up to ORDERED_IDS event ids that follow one another: a UUID
+    of version 7 (RFC 9562: milliseconds since 1970, then random bits), whose last 24 bits the
+    caller counts up (six hex digits). Ids in order go to the end of the outbox's unique index;
+    random ones (version 4) land all over it, which made writing 60,000 events 60% slower."""
+    ms = time.time_ns() // 1_000_000
+    rand = secrets.randbits(50)
+    head = f"{ms & 0xFFFFFFFFFFFF:012x}"
+    return (f"{head[:8]}-{head[8:]}-7{rand >> 38:03x}-{0x8000 | (rand >> 24) & 0x3FFF:04x}-"
+            f"{rand & 0xFFFFFF:06x}")
 
 
 def page_rows(exchange: str, routing_key: str, bodies: list[str], created_at) -> list[dict]:
@@ -227,7 +272,8 @@ def outgoing(row) -> list[Outgoing]:
 
 
 class Outbox(DependencyProvider):
-    """`self.outbox.add(event_type, data)` in a handler of a service that publishes events."""
+    """`self.outbox.add(event_type, data)` (or `add_many(event_type, datas)`) in a handler of
+    a service that publishes events."""
 
     relay = Relay()
 

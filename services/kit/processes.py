@@ -1,22 +1,9 @@
-"""Starting and stopping the service processes, as `peixun run`, the demo and the tests do."""
+"""Watching and stopping processes: their peak memory, their health, SIGTERM then SIGKILL.
+How each service starts is said once, outside the kit (services.cli.launch)."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
-
-from . import config
-
-BIN = Path(sys.executable).parent
-
-
-def popen_service(service: str, env: dict | None = None, stdout=None) -> subprocess.Popen:
-    argv = config.service_command(service)
-    argv[0] = str(BIN / argv[0])   # the nameko of this virtualenv
-    return subprocess.Popen(argv, cwd=config.ROOT, env={**os.environ, **(env or {})},
-                            stdout=stdout, stderr=subprocess.STDOUT if stdout else None)
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -9,10 +9,20 @@ from nameko.rpc import RpcProxy
 
 from . import config
 from .database import commit_worker
-from .errors import DomainError, Forbidden, InvalidInput, NotFound, RetryLater, Unauthorized
+from .errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Rebuilding,
+    RetryLater,
+    Tampered,
+    Unauthorized,
+)
 
 # Domain errors cross RPC as themselves (with their field errors), not as a bare RemoteError.
-for _error in (DomainError, NotFound, InvalidInput, Forbidden, Unauthorized):
+for _error in (DomainError, NotFound, InvalidInput, Forbidden, Unauthorized, Rebuilding,
+               Tampered):
     deserialize_to_instance(_error)
 
 

@@ -4,17 +4,35 @@ what counts as overdue. No nameko, no database."""
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-from services.kit import clock
+# Every report speaks Chinese, in the one vocabulary's words: reports read them here as
+# d.TRACKS, d.label and so on.
+from services.contracts.vocabulary import (  # noqa: F401 - re-exported for the reports
+    ATTENDANCE_STATUSES,
+    CATEGORIES,
+    CLASS_STATUSES,
+    COMPLETION,
+    DELIVERIES,
+    ENROLLMENT_MODES,
+    ENROLLMENT_STATUSES,
+    FILING_KINDS,
+    FILING_STATES,
+    FORMATS,
+    MODULES,
+    NO_SECTOR,
+    PERSON_ROLES,
+    REPORTS,
+    SECTORS,
+    SESSION_KINDS,
+    SESSION_STATUSES,
+    TRACKS,
+    label,
+    yes_no,
+)
+from services.kit.clock import as_utc, local, now, today  # noqa: F401 - d.now() for filings
 from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-REPORTS = ("class-record", "class-plan", "annual-summary", "coverage-gaps", "personal-archive",
-           "filing-status")
-FORMATS = ("json", "csv", "xlsx", "pdf", "png")
 CONTENT_TYPES = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
@@ -23,37 +41,13 @@ CONTENT_TYPES = {
     "png": "image/png",
 }
 
-# -- labels (every report speaks Chinese) -----------------------------------------------------
 
-TRACKS = {"secretaries": "千名书记进党校", "members": "万名党员进课堂"}
-SECTORS = {"village": "村", "residential": "居民区", "institution": "机关事业单位",
-           "soe": "国有(集体)企业", "two_new": "“两新”组织", None: "未分领域"}
-MODULES = {"basic_theory": "基础理论", "advanced": "拓展提升"}
-CATEGORIES = {"institution": "机关事业单位党员", "enterprise": "企业党员",
-              "new_member": "新党员"}
-DELIVERIES = {"offline": "线下", "live": "直播", "hybrid": "线下+直播"}
-SESSION_KINDS = {"lecture": "讲座", "onsite": "现场教学", "seminar": "专题研讨",
-                 "oath": "重温入党誓词"}
-CLASS_STATUSES = {"published": "已发布", "in_progress": "进行中", "completed": "已结业",
-                  "cancelled": "已取消"}
-SESSION_STATUSES = {"scheduled": "已排课", "completed": "已完成", "cancelled": "已取消"}
-ATTENDANCE = {"present": "出席", "online": "线上", "leave": "请假", "absent": "缺勤"}
-ENROLLMENT_STATUSES = {"confirmed": "已报名", "waitlisted": "候补", "withdrawn": "已退出",
-                       "released": "已释放", "completed": "已结业", "incomplete": "未结业"}
-COMPLETION = {"completed": "已结业", "incomplete": "未达结业要求", None: "—"}
-MODES = {"offline": "线下", "online": "线上"}
-FILING_KINDS = {"plan": "培训方案", "record": "培训情况"}
-FILING_STATES = {"due": "待报送", "filed": "已报送待审核", "acknowledged": "已备案",
-                 "returned": "已退回", "overdue": "逾期未报", "not_due": "未到报送时间"}
-ROLES = {"secretary": "书记", "member": "党员"}
+# -- labels -----------------------------------------------------------------------------------
 
-
-def label(table: dict, key) -> str:
-    return table.get(key, key if key is not None else "—")
-
-
-def yes_no(flag) -> str:
-    return "是" if flag else "否"
+def sector_label(code: str | None) -> str:
+    """A sector's label; an organisation without one (or with a code the vocabulary lacks) is
+    NO_SECTOR."""
+    return SECTORS.get(code, NO_SECTOR)
 
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -66,11 +60,6 @@ def hours(centi: int | None) -> float:
 def rate(part: int, whole: int) -> float | None:
     """A share rounded to four places; None when there is nothing to share."""
     return round(part / whole, 4) if whole else None
-
-
-def passes_two_thirds(core: int, total: int) -> bool:
-    """DESIGN §1: at least two thirds of the sessions are core-theory study (3 × core ≥ 2 × all)."""
-    return total > 0 and 3 * core >= 2 * total
 
 
 @dataclass(frozen=True)
@@ -93,27 +82,7 @@ def reached_quota(hours_centi: int, quota_hours: float) -> bool:
     return hours_centi >= round(quota_hours * 100)
 
 
-# -- time ---------------------------------------------------------------------------------------
-
-def now() -> datetime:
-    return clock.now()
-
-
-def today(at: datetime | None = None) -> date:
-    """The calendar date in Asia/Shanghai."""
-    return (at or now()).astimezone(SHANGHAI).date()
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything is stored in UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def local(value: datetime) -> datetime:
-    return as_utc(value).astimezone(SHANGHAI)
-
+# -- time (Asia/Shanghai, from the kit's clock) -----------------------------------------------
 
 def local_iso(value: datetime | None) -> str | None:
     return None if value is None else local(value).isoformat()

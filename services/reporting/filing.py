@@ -14,12 +14,11 @@ import uuid
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, or_, select
 
-from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound
+from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound, Tampered
 from services.kit.validation import MAX_PAGE
 
 from . import domain as d
 from . import projections
-from .errors import Tampered
 from .models import filing, filing_review
 from .render import canonical_json, render
 from .reports import REPORTS, common

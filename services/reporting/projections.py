@@ -25,10 +25,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Table, text
 
 from services.contracts.topology import SUBSCRIPTIONS, queue_name
+from services.kit.clock import SHANGHAI
+from services.kit.errors import Rebuilding
 
 from . import models
-from .domain import SHANGHAI
-from .errors import Rebuilding
 
 # The advisory lock `peixun replay` holds exclusively; handlers and report builds share it.
 REPLAY_LOCK = "peixun.reporting.replay"
@@ -266,7 +266,6 @@ PROJECTIONS = (
 
 BY_TYPE = {event_type: projection for projection in PROJECTIONS
            for event_type in projection.types}
-APPLIERS = BY_TYPE   # the event types reporting projects
 
 
 def upsert_sql(projection: Projection, source: str) -> str:

@@ -11,7 +11,10 @@ cannot deadlock, and the vkey rule makes their order irrelevant). Until the last
 way, until one finishes. On SQLite (one writer) the rebuild is a single transaction.
 """
 
+import argparse
+import json
 import secrets
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from services.kit import config, migrate
+from services.kit.database import make_engine
 from services.kit.models import inbox
 
 from . import models, projections
@@ -191,3 +196,30 @@ def _replay_python(session, batch: int, on_progress) -> int:
         done += len(rows)
         if on_progress is not None:
             on_progress(len(rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m services.reporting.replay [--batch N] [--jobs N]`, which `peixun replay` runs:
+    the rebuild against reporting's database, told as JSON lines on standard output — the
+    events to apply, each batch applied, then the result."""
+    parser = argparse.ArgumentParser(prog="python -m services.reporting.replay")
+    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    def tell(**line):
+        print(json.dumps(line), flush=True)
+
+    engine = make_engine(config.database_url("reporting"))
+    migrate.upgrade(engine, "reporting")
+    tell(events=count_events(engine))
+    result = replay(engine, batch=args.batch, jobs=args.jobs,
+                    on_progress=lambda n: tell(applied=n))
+    engine.dispose()
+    tell(events=result.events, seconds=result.seconds, rate=result.rate,
+         generation=result.generation)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

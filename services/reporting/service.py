@@ -4,6 +4,9 @@ Handlers hand the events' wire form to the projections (the same code `peixun re
 the high-volume types come in batches. RPC is what the gateway and the CLI call.
 """
 
+import base64
+import json
+
 from sqlalchemy import select
 
 from services.kit import NotFound, PublishingService, event_handler
@@ -12,6 +15,7 @@ from services.kit.rpc import rpc
 from . import filing, projections, store
 from .models import ClassProgress, rp_state
 from .render.remote import renderer
+from .reports import REPORTS
 
 
 class ReportingService(PublishingService):
@@ -103,6 +107,15 @@ class ReportingService(PublishingService):
         """A report file: {file_name, content_type, sha256, size, position, created_at, cached,
         content_b64}. `within`: the org subtree the caller is limited to (None: everything)."""
         return store.pull(self.db, self.outbox, name, params, format, within)
+
+    @rpc
+    def report_page(self, name: str, params: dict | None = None,
+                    within: str | None = None) -> dict:
+        """A report as the admin pages draw it: {data, document}, the report's JSON (the file
+        `report` answers, stored alike) and its layout (a contracts Document, `to_dict`)."""
+        answer = store.pull(self.db, self.outbox, name, params, "json", within)
+        data = json.loads(base64.b64decode(answer["content_b64"]))
+        return {"data": data, "document": REPORTS[name].layout(data).to_dict()}
 
     @rpc
     def class_progress(self, class_id: str) -> dict:

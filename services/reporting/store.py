@@ -16,13 +16,12 @@ import uuid
 
 from sqlalchemy import func, select
 
-from services.kit.errors import InvalidInput, NotFound
+from services.kit.errors import InvalidInput, NotFound, Tampered
 from services.kit.models import inbox
 from services.kit.validation import load
 
 from . import domain as d
 from . import projections, replay
-from .errors import Tampered
 from .models import filing, filing_review, report_file
 from .render import canonical_json, render
 from .reports import REPORTS, WITH_CHARTS

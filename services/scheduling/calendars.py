@@ -9,12 +9,12 @@ from datetime import UTC, date
 
 import icalendar
 
-from .domain import SHANGHAI, as_utc, local
+from services.contracts.vocabulary import SESSION_KINDS
+from services.kit.clock import SHANGHAI, as_utc, local
 
 PRODID = "-//peixun//scheduling//ZH"
 # China has kept +08:00 without daylight saving since 1991: one STANDARD rule describes it.
 TZ_FIRST, TZ_LAST = date(1992, 1, 1), date(2100, 1, 1)
-KINDS = {"lecture": "讲座", "onsite": "现场教学", "seminar": "专题研讨", "oath": "重温入党誓词"}
 
 
 def uid(session) -> str:
@@ -45,7 +45,7 @@ def event(session) -> icalendar.Event:
     if session.venue_name:
         item.add("location", session.venue_name)
     lines = [f"班次：{training_class.title}",
-             f"形式：{KINDS.get(session.kind, session.kind)}"
+             f"形式：{SESSION_KINDS.get(session.kind, session.kind)}"
              + ("（直播课堂）" if session.live else ""),
              f"学时：{session.hours:g}"]
     if session.instructor_name:
@@ -55,7 +55,7 @@ def event(session) -> icalendar.Event:
     if session.cancel_reason:
         lines.append(f"取消原因：{session.cancel_reason}")
     item.add("description", "\n".join(lines))
-    item.add("categories", [KINDS.get(session.kind, session.kind)])
+    item.add("categories", [SESSION_KINDS.get(session.kind, session.kind)])
     item.add("transp", "TRANSPARENT" if status(session) == "CANCELLED" else "OPAQUE")
     return item
 

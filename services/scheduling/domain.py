@@ -10,14 +10,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
+from services.contracts import rules
+from services.contracts.vocabulary import CATEGORIES
 from services.kit import clock
+from services.kit.clock import as_utc, local
 from services.kit.errors import DomainError, InvalidInput
 
 from .models import Course, Instructor, Program, Site, TrainingClass, TrainingSession, Venue
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Rule names, as refusals carry them (`rule` in problem details).
 TWO_THIRDS = "two_thirds_core_theory"
@@ -38,9 +38,6 @@ SESSION_LIFECYCLE = "session_lifecycle"
 CLASS_COMPLETION = "class_completion"
 ONE_PROGRAM = "one_program_per_year_track_organiser"
 CATALOGUE_REFERENCE = "catalogue_reference"
-
-CATEGORY_LABELS = {"institution": "机关事业单位在职党员", "enterprise": "企业党员",
-                   "new_member": "三年内新入党党员"}
 
 
 @dataclass
@@ -75,15 +72,6 @@ def now_utc() -> datetime:
     return clock.now()
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def local(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(SHANGHAI)
-
-
 def live_sessions(sessions):
     return [s for s in sessions if s.status != "cancelled"]
 
@@ -110,10 +98,9 @@ def core_theory_ratio(sessions) -> float:
 
 
 def passes_two_thirds(sessions) -> bool:
-    """The two-thirds rule, in integers so that exactly two thirds passes."""
+    """The two-thirds rule (contracts.rules) over the class's non-cancelled sessions."""
     counted = live_sessions(sessions)
-    core = sum(1 for s in counted if s.core_theory)
-    return bool(counted) and 3 * core >= 2 * len(counted)
+    return rules.passes_two_thirds(sum(1 for s in counted if s.core_theory), len(counted))
 
 
 def check_two_thirds(sessions) -> None:
@@ -124,7 +111,7 @@ def check_two_thirds(sessions) -> None:
     if passes_two_thirds(counted):
         return
     core = sum(1 for s in counted if s.core_theory)
-    missing = 2 * len(counted) - 3 * core   # core sessions to add for 3 × core ≥ 2 × all
+    missing = rules.core_sessions_missing(core, len(counted))
     raise DomainError(
         f"{TWO_THIRDS}: {core} of {len(counted)} sessions are core theory "
         f"({core / len(counted):.1%}); a class needs at least two thirds (3 × core ≥ 2 × all) "
@@ -579,11 +566,11 @@ def check_schedule(training_class: TrainingClass, catalogue: Catalogue, bookings
                 f"{label(session)}", [session.id]))
         category = training_class.category
         if site is not None and category and site.audiences and category not in site.audiences:
-            suits = "、".join(CATEGORY_LABELS.get(a, a) for a in site.audiences)
+            suits = "、".join(CATEGORIES.get(a, a) for a in site.audiences)
             violations.append(Violation(
                 SITE_AUDIENCE, key(session, "site_id"),
                 f"{SITE_AUDIENCE}: site {site.name} is for {suits}, not for "
-                f"{CATEGORY_LABELS.get(category, category)} ({category}), at {label(session)}",
+                f"{CATEGORIES.get(category, category)} ({category}), at {label(session)}",
                 [session.id]))
         if training_class.delivery == "live" and not session.live:
             violations.append(Violation(

@@ -3,11 +3,12 @@ validates, calls the domain and hands its events to the outbox; the kit commits.
 
 from sqlalchemy import select
 
+from services.contracts.commands import scheduling as schemas
 from services.kit import NotFound, PublishingService
 from services.kit.rpc import rpc
 from services.kit.validation import load
 
-from . import calendars, catalogue, domain, queries, schemas, views
+from . import calendars, catalogue, domain, queries, views
 from .models import Course, Instructor, Program, Site, TrainingClass, TrainingSession, Venue
 
 

@@ -2,6 +2,7 @@
 in Asia/Shanghai (events carry them in UTC; the instant is the same)."""
 
 from services.contracts.scheduling import ClassV1, ProgramChangedV1, SessionV1
+from services.kit.clock import local
 
 from . import domain
 
@@ -14,8 +15,7 @@ def program_view(program) -> dict:
 
 def session_view(session) -> dict:
     data = domain.session_data(session)
-    data["starts_at"], data["ends_at"] = domain.local(data["starts_at"]), \
-        domain.local(data["ends_at"])
+    data["starts_at"], data["ends_at"] = local(data["starts_at"]), local(data["ends_at"])
     return {**_session.dump(data), "status": session.status,
             "cancel_reason": session.cancel_reason}
 

@@ -9,8 +9,9 @@ from services.gateway.service import GatewayService
 from services.gateway.tokens import create
 from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
-from tests.conftest import free_port, wait_until
-from tests.integration.test_slice import PROGRAM, a_class
+from tests.support.classes import PROGRAM, secretaries_class
+from tests.support.system import free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_a_session_completed_over_http_shows_in_the_class_progress(system):
     program = requests.post(f"{base}/api/v1/programs", json=PROGRAM, headers=auth, timeout=10)
     assert program.status_code == 201, program.text
     created = requests.post(f"{base}/api/v1/classes", headers=auth, timeout=10,
-                            json=a_class(program.json()["program_id"]))
+                            json=secretaries_class(program.json()["program_id"]))
     assert created.status_code == 201, created.text
     class_id = created.json()["class_id"]
     assert created.headers["Location"] == f"/api/v1/classes/{class_id}"

@@ -17,8 +17,9 @@ import requests
 import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
 from services.enrollment.domain import SHANGHAI
 from services.gateway.tokens import create
-from tests.conftest import wait_until, whole_system
-from tests.integration.test_access_matrix import a_class
+from tests.support.classes import members_class_today
+from tests.support.system import whole_system
+from tests.support.waiting import wait_until
 
 YEAR = datetime.now(SHANGHAI).year
 HOSTILE = "<script>alert('x')</script>"
@@ -85,7 +86,7 @@ def _build(site: Site, rpc) -> Site:
             "name": f"{org}党员培训", "target_person_times": TARGETS[org]})
         assert program.status_code == 201, program.text
         created = site.api("POST", "/api/v1/classes",
-                           json=a_class(program.json()["program_id"], title))
+                           json=members_class_today(program.json()["program_id"], title))
         assert created.status_code == 201, created.text
         site.classes[key] = created.json()["class_id"]
         sessions[key] = created.json()["sessions"][0]

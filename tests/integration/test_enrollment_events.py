@@ -3,18 +3,23 @@ the member registry publishing into it as outside systems do, and the events it 
 
 import json
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pika
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from services.contracts import new_event
 from services.contracts.topology import queue_name
-from services.enrollment.domain import SHANGHAI
 from services.enrollment.service import EnrollmentService
 from services.kit.errors import InvalidInput
-from tests.conftest import wait_until
+from tests.support.classes import (
+    STARTS,
+    TODAY,
+    class_published_data,
+    scheduling_event,
+    session_scheduled_data,
+)
+from tests.support.waiting import wait_until
 
 ORGS = [
     {"row": 2, "org_code": "FX", "name": "奉贤区委", "parent_code": "", "kind": "committee",
@@ -29,9 +34,6 @@ ORGS = [
 MEMBERS = [{"row": i + 2, "member_no": f"E{i}", "name": f"党员{i}", "org_code": "FX0102",
             "joined_on": "2010-07-01", "employment": "enterprise", "secretary_of": ""}
            for i in range(1, 6)]
-# Today, so that attendance is still open for recording (7 days after the session).
-TODAY = datetime.now(SHANGHAI).date()
-STARTS = datetime.combine(TODAY, time(9), SHANGHAI).astimezone(UTC)
 
 
 @pytest.fixture
@@ -86,30 +88,10 @@ def _drain(queue, got, match):
             got.append(event)
 
 
-def scheduling_event(publish, event_type, data):
-    publish("scheduling.events", event_type, new_event("scheduling", event_type, data).body())
-
-
-def a_class(class_id, **extra):
-    return {"class_id": class_id, "program_id": str(uuid.uuid4()), "year": TODAY.year,
-            "track": "members", "organiser_org_code": "FX", "title": "企业党员培训班",
-            "audience": {"sector": None, "module": None, "category": "enterprise"},
-            "offline_capacity": 50, "delivery": "hybrid", "start_date": TODAY,
-            "end_date": TODAY, "core_theory_ratio": 1.0, **extra}
-
-
-def a_session(class_id, index=0, minutes=90, hours=1.5):
-    starts = STARTS + timedelta(hours=3 * index)
-    return {"session_id": str(uuid.uuid4()), "class_id": class_id, "course_title": "课程",
-            "core_theory": True, "kind": "lecture", "starts_at": starts,
-            "ends_at": starts + timedelta(minutes=minutes), "hours": hours,
-            "venue_name": "区委党校", "instructor_name": None, "live": True, "sequence": 0}
-
-
 def published_class(rpc, publish, sessions=1, **extra):
     class_id = str(uuid.uuid4())
-    scheduling_event(publish, "class_published", a_class(class_id, **extra))
-    made = [a_session(class_id, i) for i in range(sessions)]
+    scheduling_event(publish, "class_published", class_published_data(class_id, **extra))
+    made = [session_scheduled_data(class_id, i) for i in range(sessions)]
     for session in made:
         scheduling_event(publish, "session_scheduled", session)
     wait_until(lambda: _known(rpc, class_id, made), message="the class and its sessions")
@@ -256,7 +238,7 @@ def test_completion_waits_for_the_last_sessions_absences(enrollment, rpc, publis
         rpc.enrollment.check_in(session["session_id"], {
             "member_no": "E1", "at": session["starts_at"].isoformat()})
     # class_completed overtakes the last session_completed (different queues).
-    scheduling_event(publish, "class_completed", a_class(
+    scheduling_event(publish, "class_completed", class_published_data(
         class_id, class_hours=3.0, sessions_completed=2, status="completed"))
     for session in sessions:
         scheduling_event(publish, "session_completed", session)
@@ -270,7 +252,7 @@ def test_a_cancelled_class_releases_everyone_on_the_broker(enrollment, rpc, publ
     take = capture("enrollment_withdrawn")
     class_id, _ = published_class(rpc, publish, offline_capacity=1)
     rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2"]})
-    scheduling_event(publish, "class_cancelled", a_class(class_id, offline_capacity=1,
+    scheduling_event(publish, "class_cancelled", class_published_data(class_id, offline_capacity=1,
                                                          status="cancelled"))
     released = take(2)
     assert {(e["data"]["member_no"], e["data"]["status"]) for e in released} == {

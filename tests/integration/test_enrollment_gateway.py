@@ -11,8 +11,13 @@ from services.enrollment.domain import SHANGHAI
 from services.enrollment.service import EnrollmentService
 from services.gateway.service import GatewayService
 from services.gateway.tokens import create
-from tests.conftest import free_port, wait_until
-from tests.integration.test_enrollment_events import a_class, a_session, scheduling_event
+from tests.support.classes import (
+    class_published_data,
+    scheduling_event,
+    session_scheduled_data,
+)
+from tests.support.system import free_port
+from tests.support.waiting import wait_until
 
 ORGS = [
     {"row": 2, "org_code": "FX", "name": "区委", "parent_code": "", "kind": "committee",
@@ -45,8 +50,8 @@ def gateway(runner_factory, service_config, database_urls, rpc, publish):
     rpc.enrollment.import_members(MEMBERS)
     today = datetime.now(SHANGHAI).date()
     class_id = str(uuid.uuid4())
-    data = a_class(class_id)
-    session = a_session(class_id)
+    data = class_published_data(class_id)
+    session = session_scheduled_data(class_id)
     starts = datetime.combine(today, time(9), SHANGHAI)
     session.update(starts_at=starts, ends_at=starts + timedelta(minutes=90))
     scheduling_event(publish, "class_published", data)

@@ -15,7 +15,7 @@ from services.cli import main
 from services.enrollment.service import EnrollmentService
 from services.kit.database import make_engine
 from services.kit.models import outbox
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ kept with its reason, outages retried."""
 import json
 import urllib.parse
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import eventlet
 import psycopg2
@@ -13,9 +13,8 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from services.contracts import new_event, parse_event
+from services.contracts import parse_event
 from services.contracts.topology import queue_name
-from services.enrollment.events import write_many_to_outbox
 from services.enrollment.service import EnrollmentService
 from services.kit import dead_letters as dlq
 from services.kit import migrate
@@ -24,31 +23,14 @@ from services.kit.database import make_engine
 from services.kit.models import inbox, outbox
 from services.kit.outbox import OutboxWriter, pending_events
 from services.reporting import projections
-from services.reporting.models import ClassProgress
 from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
-from tests.conftest import PG_URL, wait_until
+from tests.support.broker import RABBIT_API, RABBIT_AUTH, RABBIT_HOST
+from tests.support.class_progress import progress_of, session_completed
+from tests.support.databases import PG_URL
+from tests.support.waiting import wait_until
 
 REPORTING_QUEUE = queue_name("reporting", "scheduling", "session_completed")
-
-
-def session_completed(class_id=None, hours=2.0):
-    starts = datetime(2026, 5, 6, 1, 0, tzinfo=UTC)
-    return new_event("scheduling", "session_completed", {
-        "session_id": str(uuid.uuid4()), "class_id": class_id or str(uuid.uuid4()),
-        "course_title": "学习贯彻习近平新时代党建思想", "core_theory": True, "kind": "lecture",
-        "starts_at": starts, "ends_at": starts + timedelta(hours=2), "hours": hours,
-        "venue_name": "区委党校", "instructor_name": "市委党校教授", "live": False, "sequence": 0,
-    })
-
-
-def progress_of(url, class_id):
-    engine = make_engine(url)
-    with Session(engine) as session:
-        row = session.get(ClassProgress, class_id)
-        result = None if row is None else (row.completed_sessions, row.completed_hours)
-    engine.dispose()
-    return result
 
 
 def count(url, table):
@@ -239,8 +221,6 @@ def fresh_vhost_config(service_config):
     """A vhost nobody has declared anything in yet."""
     import requests
 
-    from tests.conftest import RABBIT_API, RABBIT_AUTH, RABBIT_HOST
-
     name = f"peixun-test-fresh-{uuid.uuid4().hex[:6]}"
     requests.put(f"{RABBIT_API}/vhosts/{name}", auth=RABBIT_AUTH, timeout=10).raise_for_status()
     requests.put(f"{RABBIT_API}/permissions/{name}/guest", auth=RABBIT_AUTH, timeout=10,
@@ -283,10 +263,9 @@ def write_enrollment_outbox(url, sizes):
     with Session(engine) as session, session.begin():
         lone = OutboxWriter(session, "enrollment").add("person_changed", person(0))
     with Session(engine) as session, session.begin():
-        start = 1
+        start, writer = 1, OutboxWriter(session, "enrollment")
         for size in sizes:
-            write_many_to_outbox(session, "person_changed", [person(n) for n in
-                                                             range(start, start + size)])
+            writer.add_many("person_changed", [person(n) for n in range(start, start + size)])
             start += size
     return engine, lone
 
@@ -353,8 +332,6 @@ def test_a_page_the_broker_refuses_halfway_stays_unsent_and_goes_out_whole_later
     sent and publishes the page again until the broker takes all of it. What was confirmed
     the first time comes twice (same ids, which consumers' inboxes skip); nothing is lost."""
     import requests
-
-    from tests.conftest import RABBIT_API, RABBIT_AUTH
 
     engine, lone = write_enrollment_outbox(database_urls["enrollment"], [8])
     policy = f"{RABBIT_API}/policies/{urllib.parse.quote(vhost, safe='')}/{listener.name}"

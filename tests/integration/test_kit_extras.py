@@ -9,8 +9,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.kit import Database, ServiceRpc, event_handler
 from services.kit.rpc import RpcTimeout, rpc
 from services.reporting import projections
-from tests.conftest import wait_until
-from tests.integration.test_event_guarantees import progress_of, session_completed
+from tests.support.broker import RABBIT_API, RABBIT_AUTH
+from tests.support.class_progress import progress_of, session_completed
+from tests.support.waiting import wait_until
 
 
 class BatchProbe:
@@ -122,8 +123,6 @@ def test_each_handler_gets_its_own_prefetch_so_a_batch_can_fill(
 
     import requests
 
-    from tests.conftest import RABBIT_API, RABBIT_AUTH
-
     container_factory(TwoHandlers, service_config).start()
 
     def prefetches():
@@ -135,47 +134,3 @@ def test_each_handler_gets_its_own_prefetch_so_a_batch_can_fill(
     seen = wait_until(lambda: len(prefetches()) == 2 and prefetches())
     assert seen == {"evt-scheduling-session_completed--twohandlers": 400,
                     "evt-scheduling-session_scheduled--twohandlers": 10}
-
-
-@pytest.mark.parametrize("where", ["postgresql", "sqlite"])
-def test_the_inbox_check_finds_exactly_the_consumers_own_seen_ids(where, database_urls,
-                                                                    tmp_path):
-    """On PostgreSQL each id is looked up by the inbox's unique key, whatever the planner's
-    statistics say: with none gathered yet, a list lookup read every row of the consumer
-    through reporting's (consumer, position) index."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy import delete, insert
-
-    from services.kit import migrate
-    from services.kit.database import make_engine
-    from services.kit.events import SEEN_ON_POSTGRESQL, seen_ids
-    from services.kit.models import inbox
-
-    url = database_urls["reporting"] if where == "postgresql" else \
-        f"sqlite:///{tmp_path}/reporting.db"
-    engine = make_engine(url)
-    migrate.upgrade(engine, "reporting")
-    mine, other = f"evt-probe-{uuid.uuid4().hex[:8]}", f"evt-other-{uuid.uuid4().hex[:8]}"
-    ids = [str(uuid.uuid4()) for _ in range(3000)]
-    row = {"source": "scheduling", "type": "session_completed", "payload": {},
-           "received_at": datetime.now(UTC)}
-    try:
-        with engine.begin() as connection:
-            connection.execute(insert(inbox), [
-                {**row, "consumer": mine, "event_id": event_id} for event_id in ids[:2000]])
-            connection.execute(insert(inbox), [
-                {**row, "consumer": other, "event_id": event_id} for event_id in ids[1000:]])
-        asked = ids[1500:2500]   # half seen by this consumer; all of them by the other
-        with engine.connect() as connection:
-            assert seen_ids(connection, mine, asked) == set(ids[1500:2000])
-            assert seen_ids(connection, mine, []) == set()
-            if where == "postgresql":
-                plan = "\n".join(connection.exec_driver_sql(
-                    "EXPLAIN " + SEEN_ON_POSTGRESQL, (asked, mine)).scalars())
-                assert "uq_inbox_consumer_event" in plan
-                assert "ix_inbox_consumer_position" not in plan
-    finally:
-        with engine.begin() as connection:
-            connection.execute(delete(inbox).where(inbox.c.consumer.in_([mine, other])))
-        engine.dispose()

@@ -22,17 +22,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.integration.test_access_matrix import world  # noqa: F401 - the module's world
-
 MAX_EXAMPLES = 4
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
 
-def test_every_operation_keeps_its_documented_contract(world):  # noqa: F811
+def test_every_operation_keeps_its_documented_contract(two_committees):
     # schemathesis's pytest plugin does not load under pytest 9, so its Python API drives
     # hypothesis here, one bounded run per operation; every failure is collected and shown.
-    schema = schemathesis.openapi.from_url(f"{world.base}/api/v1/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{two_committees.base}/api/v1/openapi.json")
     schema = schema.exclude(path="/health").exclude(method="DELETE")
     failures, operations, calls = [], 0, []
     for result in schema.get_all_operations():
@@ -43,8 +41,9 @@ def test_every_operation_keeps_its_documented_contract(world):  # noqa: F811
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def run(case):
-            response = case.call_and_validate(base_url=world.base, checks=CHECKS, timeout=30,
-                                              headers=world.auth("district_admin"))
+            response = case.call_and_validate(
+                base_url=two_committees.base, checks=CHECKS, timeout=30,
+                headers=two_committees.auth("district_admin"))
             calls.append(response.status_code)
 
         try:
@@ -100,24 +99,25 @@ BODIES = {
 
 @pytest.mark.parametrize("body_name", list(BODIES))
 @pytest.mark.parametrize("write", list(WRITES))
-def test_hostile_input_gets_a_problem_and_changes_nothing(world, write, body_name):  # noqa: F811
+def test_hostile_input_gets_a_problem_and_changes_nothing(two_committees, write, body_name):
     method, path, state = WRITES[write]
-    before = state(world)
-    answer = world.call(method, path(world), json=BODIES[body_name])
+    before = state(two_committees)
+    answer = two_committees.call(method, path(two_committees), json=BODIES[body_name])
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:500])
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.json()["status"] == answer.status_code
-    assert state(world) == before
+    assert state(two_committees) == before
 
 
 @pytest.mark.parametrize("write", ["programs", "nominate", "check in"])
-def test_a_body_that_is_not_json_gets_a_problem(world, write):  # noqa: F811
+def test_a_body_that_is_not_json_gets_a_problem(two_committees, write):
     method, path, _ = WRITES[write]
     for data, content_type in ((b"{not json", "application/json"),
                                (b"name=x", "application/x-www-form-urlencoded"),
                                ("\ufeff{}".encode("utf-16"), "application/json")):
-        answer = requests.request(method, world.base + path(world), data=data, timeout=30,
-                                  headers={**world.auth("district_admin"),
+        answer = requests.request(method, two_committees.base + path(two_committees),
+                                  data=data, timeout=30,
+                                  headers={**two_committees.auth("district_admin"),
                                            "Content-Type": content_type})
         assert 400 <= answer.status_code < 500, answer.text
         assert answer.headers["Content-Type"] == "application/problem+json"

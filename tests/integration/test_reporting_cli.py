@@ -8,9 +8,8 @@ from openpyxl import load_workbook
 
 from services.cli import main
 from services.reporting.service import ReportingService
-from tests.conftest import wait_until
-from tests.integration.test_reporting_spine import send
-from tests.unit.test_reporting_district import small_district, uid
+from tests.support.districts import send, small_district, uid
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

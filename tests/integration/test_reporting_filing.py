@@ -10,12 +10,11 @@ import psycopg2
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from services.kit.errors import Tampered
 from services.reporting import domain
-from services.reporting.errors import Tampered
 from services.reporting.service import ReportingService
-from tests.conftest import wait_until
-from tests.integration.test_reporting_spine import send
-from tests.unit.test_reporting_district import District, small_district, uid
+from tests.support.districts import District, send, small_district, uid
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 from services.gateway.service import GatewayService
 from services.gateway.tokens import create
 from services.reporting.service import ReportingService
-from tests.conftest import free_port, wait_until
-from tests.integration.test_reporting_spine import send
-from tests.unit.test_reporting_district import small_district, uid
+from tests.support.districts import send, small_district, uid
+from tests.support.system import free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

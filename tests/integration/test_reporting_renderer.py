@@ -6,9 +6,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.reporting.render.remote import renderer
 from services.reporting.service import ReportingService
-from tests.conftest import wait_until
-from tests.integration.test_reporting_spine import send
-from tests.unit.test_reporting_district import small_district
+from tests.support.districts import send, small_district
+from tests.support.waiting import wait_until
 
 
 def test_health_answers_while_a_pdf_is_drawn_and_names_the_renderer(

@@ -3,7 +3,6 @@ JSON reports, live handlers wait while it holds the log, reports asked for meanw
 
 import base64
 import json
-import time
 
 import psycopg2
 import pytest
@@ -11,12 +10,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from services.kit.database import make_engine
+from services.kit.errors import Rebuilding
 from services.reporting import models, projections, replay
-from services.reporting.errors import Rebuilding
 from services.reporting.service import ReportingService
-from tests.conftest import wait_until
-from tests.integration.test_reporting_spine import send
-from tests.unit.test_reporting_district import District, small_district, uid
+from tests.support.databases import blocked_by, truncate_all
+from tests.support.districts import District, send, small_district, snapshot, uid
+from tests.support.waiting import wait_until
 
 REPORTS = [("class-record", {"class_id": uid("K1")}), ("class-record", {"class_id": uid("K2")}),
            ("class-plan", {"class_id": uid("K1")}), ("annual-summary", {"year": 2026}),
@@ -83,8 +82,10 @@ def test_live_handlers_wait_while_a_replay_holds_the_log_and_reports_are_refused
         w = District()
         w.org("FX", "奉贤区委", None, "district")
         send(publish, w.events)
-        time.sleep(1.0)
-        assert orgs() == []            # waiting, not applied, not dead-lettered
+        # The handler has the event and waits for the replay's lock: not applied, not failed.
+        wait_until(lambda: blocked_by(engine, replaying.get_backend_pid()),
+                   message="the live handler to wait for the replay's lock")
+        assert orgs() == []
         with pytest.raises(Rebuilding):
             rpc.reporting.report("annual-summary", {"year": 2026})
     finally:
@@ -116,8 +117,6 @@ def test_the_sql_and_python_projections_give_the_same_rows(database_urls):
     from sqlalchemy.orm import Session
 
     from services.kit import migrate
-    from tests.conftest import truncate_all
-    from tests.unit.test_reporting_district import snapshot
 
     url = database_urls["reporting"]
     engine = make_engine(url)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from services.reporting.service import ReportingService
-from tests.conftest import wait_until
-from tests.unit.test_reporting_district import District, small_district, uid
+from tests.support.districts import District, send, small_district, uid
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -19,12 +19,6 @@ def reporting(container_factory, service_config):
     container = container_factory(ReportingService, service_config)
     container.start()
     return container
-
-
-def send(publish, envelopes):
-    for e in envelopes:
-        publish(f"{e['source']}.events", e["type"],
-                json.dumps(e, ensure_ascii=False).encode())
 
 
 def record(rpc, class_id=None):

@@ -11,7 +11,7 @@ from kombu import Connection, Exchange, Queue
 from services.contracts import parse_event
 from services.kit import Database, event_handler
 from services.scheduling.service import SchedulingService
-from tests.conftest import wait_until
+from tests.support.waiting import wait_until
 
 PROGRAM = {"year": 2026, "track": "secretaries", "organiser_org_code": "FX",
            "name": "2026年“千名书记进党校”", "target_person_times": 4000}

@@ -8,7 +8,7 @@ import requests
 from services.gateway.service import GatewayService
 from services.gateway.tokens import create
 from services.scheduling.service import SchedulingService
-from tests.conftest import free_port
+from tests.support.system import free_port
 
 PROGRAM = {"year": 2026, "track": "members", "organiser_org_code": "FX",
            "name": "2026年“万名党员进课堂”", "target_person_times": 20000}

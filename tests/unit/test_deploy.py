@@ -15,8 +15,9 @@ import pytest
 import yaml
 from jsonschema.validators import validator_for
 
+from services.cli.launch import service_command
 from services.contracts.definitions import rabbitmq_definitions, render
-from services.kit.config import SERVICES, service_command
+from services.kit.config import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -80,7 +81,7 @@ def test_compose_runs_the_four_services_and_the_infrastructure(compose):
 # -- (2) one argv per service, shared with `peixun run` -----------------------------------------
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_service_command_is_service_command_from_the_kit_config_in_exec_form(compose, name):
+def test_service_command_is_the_one_launch_gives_peixun_run_in_exec_form(compose, name):
     command = compose["services"][name]["command"]
     assert isinstance(command, list), "exec form, so nameko (not a shell) receives SIGTERM"
     assert command == service_command(name)

@@ -3,7 +3,6 @@ from the live platform's reports adding up to 80%, `absent` for everyone left wh
 completes, and the anomaly flags."""
 
 import threading
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -24,20 +23,9 @@ from services.enrollment.models import (
 from services.kit import RetryLater
 from services.kit.errors import DomainError, InvalidInput
 from services.kit.sql import aware
-from tests.unit.test_enrollment_world import (
-    World,
-    class_data,
-    database,
-    fresh_database,
-    session_data,
-)
-
-
-@pytest.fixture
-def world(tmp_path):
-    with database(tmp_path) as db:
-        yield World(db).build()
-
+from tests.support.databases import BACKENDS, blocked_by, fresh_session
+from tests.support.waiting import wait_until
+from tests.support.worlds import World, class_data, session_data
 
 DAY = date(2026, 4, 1)
 SHANGHAI = domain.SHANGHAI
@@ -360,13 +348,13 @@ def check_in_scenario(db):
     return world, row, entries, during(row, 50)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_batch_records_what_the_same_check_ins_one_by_one_record(backend, tmp_path, request):
-    with fresh_database(backend, tmp_path, "single", request) as db:
+    with fresh_session(backend, "enrollment", tmp_path / "single", request) as db:
         world, row, entries, now = check_in_scenario(db)
         refused_singly = one_by_one(world, row.session_id, entries, now=now)
         singly = snapshot(world)
-    with fresh_database(backend, tmp_path, "batch", request) as db:
+    with fresh_session(backend, "enrollment", tmp_path / "batch", request) as db:
         world, row, entries, now = check_in_scenario(db)
         done = attendance.record_many(world.db, row.session_id, entries, world.emit,
                                       source="checkin", now=now)
@@ -410,14 +398,14 @@ def completed_scenario(db):
     return world, rows[1], entries, rows[1].ends_at.replace(tzinfo=UTC) + timedelta(days=1)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_batch_after_completion_decides_again_as_one_by_one_would(backend, tmp_path,
                                                                     request):
-    with fresh_database(backend, tmp_path, "single", request) as db:
+    with fresh_session(backend, "enrollment", tmp_path / "single", request) as db:
         world, row, entries, now = completed_scenario(db)
         one_by_one(world, row.session_id, entries, source="correction", now=now)
         singly = snapshot(world)
-    with fresh_database(backend, tmp_path, "batch", request) as db:
+    with fresh_session(backend, "enrollment", tmp_path / "batch", request) as db:
         world, row, entries, now = completed_scenario(db)
         attendance.record_many(world.db, row.session_id, entries, world.emit,
                                source="correction", now=now)
@@ -520,11 +508,12 @@ def test_online_viewers_are_recorded_in_the_same_number_of_statements_whatever_t
     assert counts[0] == counts[1] <= 9
 
 
+@pytest.mark.postgres
 def test_two_batches_of_one_persons_minutes_at_once_still_add_up(tmp_path, request):
     """PostgreSQL, two workers: a person's 40 and 32 minutes of a 90-minute session arrive in
     two batches handled at the same time. The second waits for the first to commit, so it sees
     its minutes: 72 is 80%, online. Without taking turns each saw only its own."""
-    with fresh_database("postgresql", tmp_path, "race", request) as db:
+    with fresh_session("postgresql", "enrollment", tmp_path, request) as db:
         world = World(db).build()
         class_id = world.klass(category="enterprise", capacity=10, delivery="hybrid")
         [enrolled] = world.nominate(class_id, "E1")["enrolled"]
@@ -540,9 +529,11 @@ def test_two_batches_of_one_persons_minutes_at_once_still_add_up(tmp_path, reque
                     other, [report(row, "E1", 32.0)], Emitter(), now=during(row, 121))
                 other.commit()
 
+        first = db.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         thread = threading.Thread(target=second_worker)
         thread.start()
-        time.sleep(0.3)          # the second worker is now waiting for the first's commit
+        wait_until(lambda: blocked_by(db.get_bind(), first),
+                   message="the second worker to wait for the first's commit")
         db.commit()
         thread.join(timeout=10)
         assert second["result"]["online"] == 1

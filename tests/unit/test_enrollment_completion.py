@@ -10,14 +10,7 @@ from sqlalchemy import select
 from services.enrollment import attendance, completion, enrolment
 from services.enrollment.models import Enrollment
 from services.kit import RetryLater
-from tests.unit.test_enrollment_world import World, class_data, database
-
-
-@pytest.fixture
-def world(tmp_path):
-    with database(tmp_path) as db:
-        yield World(db).build()
-
+from tests.support.worlds import class_data
 
 DAY = date(2026, 4, 1)
 

@@ -9,14 +9,7 @@ from services.enrollment import enrolment, tree
 from services.enrollment.models import Enrollment, TrainingSession
 from services.kit import RetryLater
 from services.kit.errors import DomainError, InvalidInput
-from tests.unit.test_enrollment_world import START, World, class_data, database, session_data
-
-
-@pytest.fixture
-def world(tmp_path):
-    with database(tmp_path) as db:
-        yield World(db).build()
-
+from tests.support.worlds import START, change, class_data, session_data
 
 
 def statuses(world, class_id):
@@ -120,7 +113,6 @@ def test_the_enrolment_keeps_where_the_person_sat_at_enrolment(world):
         "category": "enterprise", "mode": "offline", "status": "confirmed"}
     from datetime import UTC, datetime
 
-    from tests.unit.test_enrollment_world import change
     tree.apply_member_change(world.db, change("E1", "transferred", "FX0201"),
                              datetime(2027, 1, 1, tzinfo=UTC), world.emit)
     world.db.refresh(enrolled)

@@ -8,22 +8,23 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from services.contracts import parse_event
+from services.cli.importing import _chunk_call, run_import
+from services.contracts import imports, parse_event, vocabulary
 from services.enrollment import importers, tree
-from services.enrollment.cli import _chunk_call, run_import
 from services.enrollment.importers import BadRow
 from services.enrollment.models import Member, Organisation
 from services.kit.errors import InvalidInput
 from services.kit.models import outbox
 from services.kit.outbox import bodies_of
-from tests.unit.test_enrollment_world import World, fresh_database
+from tests.support.databases import BACKENDS, fresh_session
+from tests.support.worlds import World
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def session(request, tmp_path):
     """Each database test twice: on PostgreSQL an import is one set-based statement
     (member_writes), elsewhere Python compares row by row; the rules are the same."""
-    with fresh_database(request.param, tmp_path, "db", request) as db:
+    with fresh_session(request.param, "enrollment", tmp_path, request) as db:
         yield db
 
 
@@ -51,8 +52,8 @@ def test_an_xlsx_with_chinese_headers_and_typed_cells_reads_as_text(tmp_path):
     sheet.append([None, None, None, None, None, None])           # empty rows are skipped
     sheet.append(["M2", "李四", "FX0102", "2011-07-01", "机关事业单位", "FX0102"])
     book.save(path)
-    rows = importers.records(importers.read_rows(path), importers.MEMBER_HEADERS,
-                             importers.MEMBER_REQUIRED)
+    rows = imports.records(list(imports.iter_rows(path)), imports.MEMBER_HEADERS,
+                           imports.MEMBER_REQUIRED)
     assert rows[0] == {"row": 2, "member_no": "1001", "name": "张三", "org_code": "FX0101",
                        "joined_on": "2010-07-01", "employment": "企业", "secretary_of": ""}
     assert rows[1]["row"] == 4 and rows[1]["secretary_of"] == "FX0102"
@@ -63,8 +64,8 @@ def test_a_csv_saved_by_excel_with_a_bom_or_in_gbk_reads(tmp_path):
     for encoding in ("utf-8-sig", "gb18030"):
         path = tmp_path / f"orgs-{encoding}.csv"
         path.write_bytes(text.encode(encoding))
-        rows = importers.records(importers.read_rows(path), importers.ORG_HEADERS,
-                                 importers.ORG_REQUIRED)
+        rows = imports.records(list(imports.iter_rows(path)), imports.ORG_HEADERS,
+                               imports.ORG_REQUIRED)
         assert rows == [{"row": 2, "org_code": "FX", "name": "奉贤区委", "parent_code": "",
                          "kind": "committee", "sector": ""}]
 
@@ -72,14 +73,24 @@ def test_a_csv_saved_by_excel_with_a_bom_or_in_gbk_reads(tmp_path):
 def test_a_file_without_the_required_columns_cannot_be_read(tmp_path):
     path = tmp_path / "members.csv"
     path.write_text("member_no,name\nM1,张三\n", encoding="utf-8")
-    with pytest.raises(importers.FileUnreadable, match="org_code/党组织编码"):
-        importers.records(importers.read_rows(path), importers.MEMBER_HEADERS,
-                          importers.MEMBER_REQUIRED)
-    with pytest.raises(importers.FileUnreadable, match="no such file"):
-        importers.read_rows(tmp_path / "missing.xlsx")
+    with pytest.raises(imports.FileUnreadable, match="org_code/党组织编码"):
+        imports.records(list(imports.iter_rows(path)), imports.MEMBER_HEADERS,
+                        imports.MEMBER_REQUIRED)
+    with pytest.raises(imports.FileUnreadable, match="no such file"):
+        imports.iter_rows(tmp_path / "missing.xlsx")
     (tmp_path / "broken.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(importers.FileUnreadable, match="not a readable spreadsheet"):
-        importers.read_rows(tmp_path / "broken.xlsx")
+    with pytest.raises(imports.FileUnreadable, match="not a readable spreadsheet"):
+        imports.iter_rows(tmp_path / "broken.xlsx")
+
+
+def test_a_file_may_spell_a_value_as_its_code_or_as_the_vocabulary_labels_it():
+    for spellings, labels in ((imports.KINDS, vocabulary.ORG_KINDS),
+                              (imports.SECTORS, vocabulary.SECTORS),
+                              (imports.EMPLOYMENTS, vocabulary.EMPLOYMENTS)):
+        for code, label in labels.items():
+            assert spellings[code] == spellings[label] == code
+        assert set(spellings.values()) == set(labels)
+    assert imports.SECTORS["两新组织"] == "two_new" and imports.KINDS["党委"] == "committee"
 
 
 def test_the_cli_exits_non_zero_only_when_nothing_could_be_read(tmp_path):
@@ -270,6 +281,7 @@ def test_bad_rows_come_back_from_the_import_as_plain_data(session):
         BadRow(2, "org_code", "no organisation NOPE").__dict__]}
 
 
+@pytest.mark.postgres
 def test_an_import_tells_reporting_the_same_on_either_database(tmp_path, request):
     """PostgreSQL compares and writes the person_changed events in SQL; the outcome and the
     events are those of the row-by-row way, and every event meets its contract."""
@@ -283,7 +295,7 @@ def test_an_import_tells_reporting_the_same_on_either_database(tmp_path, request
     ]
     seen = {}
     for backend in ("sqlite", "postgresql"):
-        with fresh_database(backend, tmp_path, backend, request) as db:
+        with fresh_session(backend, "enrollment", tmp_path / backend, request) as db:
             world = World(db).build()
             told, answers = [], []
             for rows in steps:
@@ -309,7 +321,7 @@ def test_an_import_tells_reporting_the_same_on_either_database(tmp_path, request
 
 def test_a_cell_holding_the_column_separator_is_kept_exactly(session):
     world = World(session).build()
-    name = f"张{importers.SEP}三"
+    name = f"张{imports.SEP}三"
     assert tree.import_members(session, [member(2, name=name)], world.emit)["kept"] == 1
     assert session.get(Member, "M1").name == name
 
@@ -327,17 +339,18 @@ def test_a_member_file_read_column_by_column_numbers_its_rows_as_the_file_does(t
                     ",,,,\n"
                     "M2,李四,FX0102,2011-07-01,其他\n"
                     "M3\n", encoding="utf-8")
-    raw = importers.read_rows(path)
-    numbers, texts = importers.columns(raw, importers.MEMBER_HEADERS, importers.MEMBER_REQUIRED)
+    [(numbers, texts)] = imports.column_chunks(imports.iter_rows(path), imports.MEMBER_HEADERS,
+                                               imports.MEMBER_REQUIRED, 100)
     assert numbers == [2, 4, 5]
     assert texts["member_no"] == ["M1", "M2", "M3"] and texts["employment"][2] == ""
-    chunks = list(importers.column_chunks(importers.iter_rows(path), importers.MEMBER_HEADERS,
-                                          importers.MEMBER_REQUIRED, 2))
+    chunks = list(imports.column_chunks(imports.iter_rows(path), imports.MEMBER_HEADERS,
+                                        imports.MEMBER_REQUIRED, 2))
     assert [c[0] for c in chunks] == [[2], [4, 5]]
-    chunks = list(importers.column_chunks(importers.iter_rows(path), importers.MEMBER_HEADERS,
-                                          importers.MEMBER_REQUIRED, 3, first=1))
+    chunks = list(imports.column_chunks(imports.iter_rows(path), imports.MEMBER_HEADERS,
+                                        imports.MEMBER_REQUIRED, 3, first=1))
     assert [c[0] for c in chunks] == [[2], [4, 5]]   # a smaller first chunk, then three rows
-    as_records = importers.records(raw, importers.MEMBER_HEADERS, importers.MEMBER_REQUIRED)
+    as_records = imports.records(list(imports.iter_rows(path)), imports.MEMBER_HEADERS,
+                                 imports.MEMBER_REQUIRED)
     assert [r["row"] for r in as_records] == numbers
 
 
@@ -347,10 +360,10 @@ def test_a_chunk_is_sent_column_by_column_unless_a_cell_holds_the_separator():
             return type("Method", (), {"call_async": lambda _, *args: (method, args)})()
 
     plain = _chunk_call(Service(), [2, 3], {"member_no": ["M1", "M2"], "name": ["甲", "乙"]})
-    assert plain() == ("import_member_columns", ([2, 3], {"member_no": f"M1{importers.SEP}M2",
-                                                          "name": f"甲{importers.SEP}乙"}))
-    odd = _chunk_call(Service(), [2], {"member_no": ["M1"], "name": [f"甲{importers.SEP}"]})
-    assert odd() == ("import_members", ([[2, "M1", f"甲{importers.SEP}"]],
+    assert plain() == ("import_member_columns", ([2, 3], {"member_no": f"M1{imports.SEP}M2",
+                                                          "name": f"甲{imports.SEP}乙"}))
+    odd = _chunk_call(Service(), [2], {"member_no": ["M1"], "name": [f"甲{imports.SEP}"]})
+    assert odd() == ("import_members", ([[2, "M1", f"甲{imports.SEP}"]],
                                         ["row", "member_no", "name"]))
 
 

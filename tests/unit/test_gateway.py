@@ -4,22 +4,15 @@ import json
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from services.gateway import auth, problems
 from services.gateway.models import ApiToken
-from services.kit import migrate
-from services.kit.database import make_engine
 from services.kit.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 
 @pytest.fixture
-def session(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/gateway.db")
-    migrate.upgrade(engine, "gateway")
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
+def session(sqlite_db):
+    return sqlite_db("gateway")
 
 
 def test_a_token_is_stored_only_as_its_hash(session):

@@ -5,11 +5,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from services.contracts.document import Chart, Column, Document, Table
 from services.gateway import openapi
 from services.gateway.pages import charts, markup, views
 from services.gateway.routes.pages import csrf_token, safe_next
 from services.gateway.service import GatewayService
-from services.reporting.render.document import Chart, Column, Table
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -93,13 +93,16 @@ def test_a_chart_without_data_says_so_and_names_are_escaped():
 
 
 def test_the_glance_charts_add_person_times_by_sector_to_the_reports_own():
-    data = {"tracks": [{"label": "千名书记进党校", "person_times": 1, "target": 2}],
-            "by_committee": [], "study_hours": {"groups": []},
-            "by_sector": [{"label": "村", "secretaries": 1, "members": 0, "total": 1,
-                           "orgs": 1, "coverage": 1.0}]}
-    titles = [c.title for c in views.glance_charts(data)]
-    assert titles[:2] == ["各培训项目完成人次与目标", "各领域参训人次"]
-    assert len(titles) == 5
+    data = {"by_sector": [{"label": "村", "secretaries": 1, "members": 0, "total": 1},
+                          {"label": "居民区", "secretaries": 0, "members": 0, "total": 0}]}
+    own = [Chart(title, ["甲"], {"人次": [1]}) for title in (
+        "各培训项目完成人次与目标", "各党(工)委参训人次（前15）",
+        "基层党组织书记参训覆盖率（按领域）", "年度学时完成情况（人数）")]
+    drawn = views.glance_charts(data, Document("2026年度大培训统计", charts=own))
+    assert [c.title for c in drawn] == [own[0].title, "各领域参训人次",
+                                        *[c.title for c in own[1:]]]
+    assert drawn[1].categories == ["村"]     # a sector nobody trained in is left out
+    assert drawn[1].series == {"书记班": [1], "党员班": [0]}
 
 
 def test_sign_in_only_returns_to_admin_pages():

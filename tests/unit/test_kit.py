@@ -1,22 +1,23 @@
-"""The kit's pieces without a broker: retry policy, failure reasons, logging, the outbox row."""
+"""The kit's pieces without a broker: retry policy, failure reasons, logging, the outbox's pages,
+database URLs, the kit's migration, input validation. Its SQL, on SQLite and PostgreSQL, is in
+test_kit_sql.py."""
 
 import json
 import logging
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
-from services.contracts import new_event, parse_event
+from services.contracts import new_event
 from services.kit import events, migrate
 from services.kit import logging as kit_logging
 from services.kit import outbox as kit_outbox
-from services.kit.database import add_or_increment, make_engine
+from services.kit.database import make_engine
 from services.kit.errors import DomainError, RetryLater
-from services.kit.models import outbox
-from services.kit.outbox import OutboxWriter, bodies_of, next_rows, outgoing, page_rows
+from services.kit.outbox import bodies_of, outgoing, page_rows
+from tests.support.outbox_events import FILING, filing_bodies
 
 
 def test_retry_delay_doubles_from_half_a_second_and_is_capped_at_a_minute():
@@ -80,43 +81,9 @@ def test_log_lines_are_json_with_the_call_id_and_event_id():
     assert line["level"] == "info"
 
 
-@pytest.fixture
-def sqlite_session(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/reporting.db")
-    migrate.upgrade(engine, "reporting")
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
-
-
-def test_the_outbox_row_is_the_contract_checked_event_in_the_callers_transaction(
-        sqlite_session):
-    writer = OutboxWriter(sqlite_session, "reporting")
-    event = writer.add("filing_acknowledged", FILING)
-    sqlite_session.rollback()   # not committed: nothing to publish
-    assert sqlite_session.execute(select(outbox)).all() == []
-
-    event = writer.add("filing_acknowledged", event.data)
-    sqlite_session.commit()
-    [row] = sqlite_session.execute(select(outbox)).all()
-    assert (row.exchange, row.routing_key, row.sent_at) == ("reporting.events",
-                                                            "filing_acknowledged", None)
-    assert parse_event(row.body).id == event.id
-
-
-FILING = {"filing_id": None, "org_code": "FX01", "parent_code": "FX", "class_id": None,
-          "kind": "plan", "version": 1, "sha256": "0" * 64, "status": "acknowledged",
-          "reason": None}
-
-
-def _bodies(n):
-    return [new_event("reporting", "filing_acknowledged", {**FILING, "version": i + 1})
-            .body().decode() for i in range(n)]
-
-
 def test_a_page_row_comes_out_as_one_message_per_event_with_its_own_id_in_order(monkeypatch):
     monkeypatch.setattr(kit_outbox, "EVENTS_PER_ROW", 4)
-    bodies = _bodies(10)
+    bodies = filing_bodies(10)
     rows = page_rows("reporting.events", "filing_acknowledged", bodies, datetime.now(UTC))
     assert [r["events"] for r in rows] == [4, 4, 2]
     messages = [m for r in rows for m in outgoing(_Row(r))]
@@ -145,26 +112,6 @@ class _Row:
         self.__dict__.update(values)
 
 
-def test_the_relay_takes_whole_rows_in_order_until_a_batch_and_health_counts_events(
-        sqlite_session, monkeypatch):
-    monkeypatch.setattr(kit_outbox, "BATCH", 5)
-    now = datetime.now(UTC)
-    single = _bodies(1)[0]
-    sqlite_session.execute(insert(outbox), [
-        {"event_id": json.loads(single)["id"], "exchange": "reporting.events",
-         "routing_key": "filing_acknowledged", "body": single, "events": None,
-         "created_at": now},
-        *page_rows("reporting.events", "filing_acknowledged", _bodies(3), now),
-        *page_rows("reporting.events", "filing_acknowledged", _bodies(4), now),
-        *page_rows("reporting.events", "filing_acknowledged", _bodies(2), now)])
-    assert sqlite_session.execute(kit_outbox.pending_events()).scalar_one() == 10
-    # 1 + 3 before the third row: fewer than five, so it comes too; the fourth waits.
-    assert [r.events for r in sqlite_session.execute(next_rows())] == [None, 3, 4]
-    sqlite_session.execute(text("UPDATE outbox SET sent_at = created_at WHERE position <= 3"))
-    assert [r.events for r in sqlite_session.execute(next_rows())] == [2]
-    assert sqlite_session.execute(kit_outbox.pending_events()).scalar_one() == 2
-
-
 def test_the_kit_revision_gives_an_outbox_made_before_it_its_page_counts(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/scheduling.db")
     migrate.upgrade(engine, "scheduling")
@@ -180,16 +127,6 @@ def test_the_kit_revision_gives_an_outbox_made_before_it_its_page_counts(tmp_pat
     engine.dispose()
 
 
-def test_add_or_increment_inserts_then_adds(sqlite_session):
-    table = Table("tally", MetaData(), Column("key", String, primary_key=True),
-                  Column("count", Integer), Column("hours", Float))
-    table.create(sqlite_session.connection())
-    for hours in (2.0, 1.5):
-        add_or_increment(sqlite_session, table, {"key": "c"}, {"count": 1, "hours": hours})
-    row = sqlite_session.execute(select(table)).one()
-    assert (row.count, row.hours) == (2, 3.5)
-
-
 def test_migrations_apply_twice_without_harm(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path}/scheduling.db")
     migrate.upgrade(engine, "scheduling")
@@ -197,10 +134,12 @@ def test_migrations_apply_twice_without_harm(tmp_path):
     engine.dispose()
 
 
-def test_plain_postgresql_urls_use_psycopg2():
-    engine = make_engine("postgresql://u@127.0.0.1/db")
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_plain_postgresql_urls_use_psycopg2(scheme):
+    engine = make_engine(f"{scheme}://u@127.0.0.1:5433/db")
     assert engine.dialect.driver == "psycopg2"
-    assert datetime.now(UTC)
+    assert (engine.url.username, engine.url.host, engine.url.port, engine.url.database) == (
+        "u", "127.0.0.1", 5433, "db")
 
 
 def test_text_with_a_nul_character_is_refused_naming_the_field():

@@ -64,12 +64,12 @@ def test_every_route_that_reads_a_json_body_documents_it(document):
     for path, verb, method, _ in entrypoints():
         op = document["paths"][path][verb]
         source = _source(method)
-        reads_body = "json_body(" in source or "optional_body(" in source
+        reads_body = "json_body(" in source     # optional_json_body( too
         assert reads_body == ("requestBody" in op), f"{verb} {path}"
         if reads_body:
             body = op["requestBody"]
             assert "application/json" in body["content"]
-            assert body["required"] is ("optional_body(" not in source)
+            assert body["required"] is ("optional_json_body(" not in source)
 
 
 def test_bodies_name_their_fields_and_what_is_required(document):

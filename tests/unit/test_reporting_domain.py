@@ -4,11 +4,11 @@ from datetime import date, datetime
 
 import pytest
 
+from services.contracts.document import display_width
+from services.kit.clock import SHANGHAI as SH
 from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound
 from services.reporting import domain as d
-from services.reporting.render.document import display_width
-
-SH = d.SHANGHAI
+from services.reporting.reports import common
 
 
 def tree():
@@ -58,12 +58,14 @@ def test_the_reviewer_is_the_parent_and_the_root_is_reviewed_by_the_district_adm
 
 # -- numbers ----------------------------------------------------------------------------------
 
-def test_two_thirds_rule_boundary():
-    assert d.passes_two_thirds(2, 3)
-    assert not d.passes_two_thirds(1, 2)
-    assert d.passes_two_thirds(4, 6)
-    assert not d.passes_two_thirds(3, 5)
-    assert not d.passes_two_thirds(0, 0)
+def test_reports_hold_a_class_to_the_two_thirds_rule_at_its_boundary():
+    def passes(core: int, total: int, cancelled: int = 0) -> bool:
+        sessions = [{"status": "scheduled", "core_theory": i < core} for i in range(total)]
+        sessions += [{"status": "cancelled", "core_theory": False}] * cancelled
+        return common.core_theory(sessions, 0.0)["passes"]
+
+    assert passes(2, 3) and passes(4, 6) and passes(2, 3, cancelled=3)
+    assert not passes(1, 2) and not passes(3, 5)
 
 
 def test_exactly_the_quota_reaches_it():

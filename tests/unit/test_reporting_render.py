@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from services.kit import config
 from services.reporting import store
-from tests.unit.test_reporting_district import district_session, uid
+from tests.support.districts import district_session, uid
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,16 @@ import time
 import eventlet
 import pytest
 
+from services.contracts.document import Chart, Document
 from services.reporting import store
-from services.reporting.render import Column, Document, Table, render
+from services.reporting.render import render
 from services.reporting.render.charts import render_png
-from services.reporting.render.document import Chart, from_data, to_data
 from services.reporting.render.pdf import render_pdf
 from services.reporting.render.remote import Renderer, RendererFailed, renderer
 from services.reporting.reports import REPORTS
-from tests.conftest import wait_until
-from tests.unit.test_reporting_district import district_session, uid
+from tests.support.districts import district_session, uid
+from tests.support.documents import a_long_document
+from tests.support.waiting import wait_until
 
 PARAMS = {"class-record": {"class_id": uid("K1")}, "class-plan": {"class_id": uid("K1")},
           "personal-archive": {"member_no": "S11"}}
@@ -41,12 +42,6 @@ def undated(pdf: bytes) -> bytes:
     """fpdf2 writes the time of writing, and a file ID hashed from it."""
     return re.sub(rb"/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"/ID []",
                   re.sub(rb"D:\d{14}[Z+\-0-9']*", b"D:", pdf))
-
-
-def a_long_document(rows=3000) -> Document:
-    return Document("长表", None, [("说明", "渲染需要一点时间")], [
-        Table("名单", [Column("no", "序号", "int"), Column("name", "姓名")],
-              [{"no": i, "name": f"党员{i}"} for i in range(rows)])])
 
 
 def status(pid: int) -> str | None:
@@ -70,7 +65,7 @@ def wait_gone(pid: int, timeout: float = 10.0) -> None:
 def test_every_reports_document_survives_the_trip_to_the_renderer_as_json(db):
     for name in REPORTS:
         doc = document(db, name)
-        assert from_data(json.loads(json.dumps(to_data(doc)))) == doc, name
+        assert Document.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc, name
 
 
 def test_the_renderer_draws_the_same_pdf_and_png_as_drawn_in_process(db):
@@ -183,7 +178,7 @@ def test_the_renderer_is_started_anew_after_its_quota_of_documents():
 def test_the_renderer_ends_with_the_service_process(end):
     service = subprocess.Popen([sys.executable, "-c", (
         "import sys\n"
-        "from tests.unit.test_reporting_renderer import a_long_document\n"
+        "from tests.support.documents import a_long_document\n"
         "from services.reporting.render import render\n"
         "from services.reporting.render.remote import renderer\n"
         "render(a_long_document(1), 'png')\n"

@@ -1,5 +1,5 @@
-"""The six reports' figures against the small district of test_reporting_district, computed by
-hand there (SQLite, no broker)."""
+"""The six reports' figures against the small district of tests/support/districts.py, computed
+by hand there (SQLite, no broker)."""
 
 from datetime import UTC, datetime
 
@@ -9,13 +9,8 @@ from sqlalchemy.orm import Session
 from services.kit.errors import Forbidden, InvalidInput, NotFound
 from services.reporting import filing, store
 from services.reporting.reports import REPORTS, common
-from tests.unit.test_reporting_district import (
-    district_session,
-    load,
-    small_district,
-    sqlite_engine,
-    uid,
-)
+from tests.support.databases import sqlite_engine
+from tests.support.districts import district_session, load, small_district, uid
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +199,7 @@ def test_personal_archive_outside_the_callers_subtree_is_forbidden(db):
 # -- filing status -------------------------------------------------------------------------------
 
 def test_filing_status_lists_late_and_missing_filings_as_overdue(tmp_path):
-    engine = sqlite_engine(tmp_path / "filing.db")
+    engine = sqlite_engine(tmp_path / "filing.db", "reporting")
     load(engine, small_district().events)
     with Session(engine) as db:
         class Outbox:
@@ -262,7 +257,7 @@ def test_a_completion_whose_enrolment_has_not_arrived_counts_where_the_completio
         "enrollment_id": uid("EZ"), "class_id": uid("K1"), "member_no": "S22", "year": 2026,
         "status": "completed", "attended_hours": 8, "class_hours": 8, "org_code": "G22",
         "committee_code": "C2", "sector": "two_new", "category": None})
-    engine = sqlite_engine(tmp_path / "reporting.db")
+    engine = sqlite_engine(tmp_path / "reporting.db", "reporting")
     load(engine, district.events)
     with Session(engine) as db:
         summary = build(db, "annual-summary", year=2026)
@@ -279,7 +274,7 @@ def test_coverage_follows_the_current_secretary_and_person_times_the_state_at_en
     # Later in the year: G11 gets a new secretary who has not trained; M1 moves to C2.
     district.org("G11", "南桥村党总支", "C1", "grassroots", "village", "S13")
     district.person("M1", "G21", "C2")
-    engine = sqlite_engine(tmp_path / "reporting.db")
+    engine = sqlite_engine(tmp_path / "reporting.db", "reporting")
     load(engine, district.events)
     with Session(engine) as db:
         summary = build(db, "annual-summary", year=2026)
@@ -291,7 +286,7 @@ def test_coverage_follows_the_current_secretary_and_person_times_the_state_at_en
 
 def test_reports_reuse_the_tree_until_an_organisation_changes(tmp_path):
     district = small_district()
-    engine = sqlite_engine(tmp_path / "reporting.db")
+    engine = sqlite_engine(tmp_path / "reporting.db", "reporting")
     load(engine, district.events)
     with Session(engine) as db:
         assert common.load_tree(db) is common.load_tree(db)     # built once, then kept

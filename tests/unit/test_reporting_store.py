@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from services.contracts.topology import queue_name
 from services.kit.models import inbox
 from services.reporting import models, projections, replay, store
-from tests.unit.test_reporting_district import District, small_district, sqlite_engine, uid
+from tests.support.databases import sqlite_engine
+from tests.support.districts import District, small_district, uid
+from tests.support.fakes import FakeOutbox
 
 
 def live(engine, envelopes, batch=50):
@@ -26,17 +28,9 @@ def live(engine, envelopes, batch=50):
                  "received_at": datetime.now(UTC)} for e in chunk])
 
 
-class Outbox:
-    def __init__(self):
-        self.events = []
-
-    def add(self, event_type, data):
-        self.events.append((event_type, data))
-
-
 @pytest.fixture
 def engine(tmp_path):
-    engine = sqlite_engine(tmp_path / "reporting.db")
+    engine = sqlite_engine(tmp_path / "reporting.db", "reporting")
     yield engine
     engine.dispose()
 
@@ -58,7 +52,7 @@ def fresh_json(engine) -> dict:
 
 def test_pulling_again_with_nothing_new_returns_the_same_stored_file(engine):
     live(engine, small_district().events)
-    outbox = Outbox()
+    outbox = FakeOutbox()
     with Session(engine) as db:
         first = store.pull(db, outbox, "annual-summary", {"year": 2026}, "xlsx")
         db.commit()

@@ -5,8 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 
+from services.kit.clock import SHANGHAI
 from services.scheduling import calendars, domain
-from services.scheduling.domain import SHANGHAI, Catalogue
+from services.scheduling.domain import Catalogue
 from services.scheduling.models import Program
 
 PROGRAM = Program(id="00000000-0000-4000-8000-000000000001", year=2026, track="secretaries",

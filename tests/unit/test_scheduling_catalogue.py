@@ -3,24 +3,17 @@
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy.orm import Session
 
-from services.kit import migrate
-from services.kit.database import make_engine
+from services.contracts.commands.scheduling import INSTRUCTOR_KINDS, SITE_KINDS
+from services.kit.clock import SHANGHAI
 from services.kit.errors import DomainError, InvalidInput
 from services.scheduling import catalogue, domain, queries
-from services.scheduling.domain import SHANGHAI
 from services.scheduling.models import Course, Instructor, Program, Site, Venue
-from services.scheduling.schemas import INSTRUCTOR_KINDS, SITE_KINDS
 
 
 @pytest.fixture
-def db(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path}/scheduling.db")
-    migrate.upgrade(engine, "scheduling")
-    with Session(engine) as session:
-        yield session
-    engine.dispose()
+def db(sqlite_db):
+    return sqlite_db("scheduling")
 
 
 def test_seeding_twice_adds_nothing_the_second_time(db):

@@ -5,10 +5,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from services.kit.clock import SHANGHAI
 from services.kit.errors import DomainError
-from services.scheduling import domain
-from services.scheduling.domain import SHANGHAI, Catalogue
+from services.scheduling import domain, queries
+from services.scheduling.domain import Catalogue
 from services.scheduling.models import Instructor, Program, Site, TrainingSession, Venue
+from tests.support.fakes import ListBookings
 
 SECRETARIES = Program(id="00000000-0000-4000-8000-000000000001", year=2026, track="secretaries",
                       organiser_org_code="FX", name="千名书记进党校", target_person_times=4000)
@@ -25,17 +27,6 @@ PROFESSOR = Instructor(id="i-prof", name="市委党校党建教研部教授", ki
 CATALOGUE = Catalogue(venues={v.id: v for v in (ROOM, HALL)},
                       sites={s.id: s for s in (FARM, CENTRE)},
                       instructors={PROFESSOR.id: PROFESSOR})
-
-
-class ListBookings:
-    """Other classes' sessions, as the database would find them."""
-
-    def __init__(self, *classes):
-        self.sessions = [s for c in classes for s in c.sessions]
-
-    def overlapping(self, sessions, exclude_class_id):
-        return [s for s in self.sessions if s.training_class.id != exclude_class_id
-                and s.status != "cancelled" and s.training_class.status != "cancelled"]
 
 
 def at(hhmm: str, day: int = 1) -> datetime:
@@ -100,14 +91,26 @@ def test_free_text_places_and_instructors_are_not_checked_for_double_booking():
          bookings=ListBookings(first))
 
 
-def test_a_cancelled_session_or_class_frees_its_resources():
+def test_a_cancelled_session_or_class_frees_its_resources(sqlite_db):
+    """Against scheduling's own query of the bookings (queries.DbBookings), on a database."""
+    db = sqlite_db("scheduling")
+    program = Program(id=domain.new_id(), year=2026, track="secretaries",
+                      organiser_org_code="FX", name="千名书记进党校", target_person_times=4000)
+    bookings = queries.DbBookings(db)
     first = make(session("09:00", "10:30", venue_id="v-room"),
-                 session("13:00", "14:00", venue_id="v-room"))
-    domain.publish(first, CATALOGUE, domain.NoBookings())
+                 session("13:00", "14:00", venue_id="v-room"), program=program)
+    domain.publish(first, CATALOGUE, bookings)
+    db.add(first)
+    db.flush()
     domain.cancel_session(first.sessions[0])
-    make(session("09:00", "10:30", venue_id="v-room"), bookings=ListBookings(first))
+    db.flush()
+    make(session("09:00", "10:30", venue_id="v-room"), program=program, bookings=bookings)
+    error = refused(session("13:00", "14:00", venue_id="v-room"), program=program,
+                    bookings=bookings)   # the session not cancelled still holds the room
+    assert error.info["rule"] == domain.VENUE_DOUBLE_BOOKED
     domain.cancel_class(first)
-    make(session("13:00", "14:00", venue_id="v-room"), bookings=ListBookings(first))
+    db.flush()
+    make(session("13:00", "14:00", venue_id="v-room"), program=program, bookings=bookings)
 
 
 def test_a_class_is_not_in_two_sessions_at_once():

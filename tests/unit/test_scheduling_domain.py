@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.contracts import new_event
+from services.kit.clock import SHANGHAI
 from services.kit.errors import DomainError, InvalidInput
 from services.scheduling import domain
-from services.scheduling.domain import SHANGHAI, Catalogue
+from services.scheduling.domain import Catalogue
 from services.scheduling.models import Course, Instructor, Program, TrainingSession
 
 

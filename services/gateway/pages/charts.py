@@ -5,7 +5,7 @@ place labels and to cut long ones with "…" (the whole name stays in the bar's 
 
 import math
 
-from services.reporting.render.document import Chart, display_width
+from services.contracts.document import Chart, display_width
 
 from .markup import Markup, el
 

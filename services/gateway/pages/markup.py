@@ -4,7 +4,7 @@ Names, titles and reasons come from people (imports, forms), so none reaches a p
 
 from html import escape
 
-from services.reporting.render.document import Table, cell_text
+from services.contracts.document import Table, cell_text
 
 VOID = frozenset({"meta", "input", "br", "hr", "link", "img"})
 NUMERIC = ("int", "hours", "pct")

@@ -1,18 +1,18 @@
 """Each admin page as HTML, from the data the routes fetched: the reports' own layouts (their
-facts, tables and charts, as the PDF shows them) and the services' lists. No RPC here."""
+facts, tables and charts, as the PDF shows them, handed over by reporting as Documents) and the
+services' lists. No RPC here."""
 
 from urllib.parse import urlencode
 
-from services.reporting import domain as d
-from services.reporting.render.document import Chart
-from services.reporting.reports import annual_summary, class_record
+from services.contracts import vocabulary
+from services.contracts.document import Chart, Document
 
 from .charts import svg
 from .markup import Markup, el, facts, table
 
-ROLE_LABELS = {"district_admin": "区级管理员", "committee_admin": "党(工)委管理员",
-               "org_admin": "基层党组织管理员"}
-CLASS_STATUSES = {"draft": "草稿", **d.CLASS_STATUSES}
+# The class list shows published classes only (drafts have no record yet).
+LISTED_STATUSES = {code: text for code, text in vocabulary.CLASS_STATUSES.items()
+                   if code != "draft"}
 INBOX_TABS = {"filed": "待审核", "acknowledged": "已备案", "returned": "已退回", "all": "全部"}
 DONE = {"acknowledged": "已确认备案。", "returned": "已退回报送单位。"}
 DOCUMENT_FORMATS = (("pdf", "PDF"), ("xlsx", "XLSX"), ("csv", "CSV"), ("json", "JSON"))
@@ -105,8 +105,10 @@ def shell(title: str, *content, principal=None, active: str | None = None,
           nav: bool = True) -> Markup:
     header = None
     if nav:
-        who = None if principal is None else ROLE_LABELS.get(principal.role, principal.role) \
-            + (f" · {principal.org_code}" if principal.org_code else "")
+        who = None
+        if principal is not None:
+            who = vocabulary.ACCESS_ROLES.get(principal.role, principal.role) \
+                + (f" · {principal.org_code}" if principal.org_code else "")
         header = el("header", el("span", "培训管理", class_="brand"),
                     el("nav", *[el("a", text, href=href, class_="active" if key == active
                                    else None) for key, href, text in NAV]),
@@ -152,9 +154,9 @@ def error(status: int, detail: str, errors: dict | None = None) -> Markup:
 
 # -- the year at a glance --------------------------------------------------------------------------
 
-def glance_charts(data: dict) -> list[Chart]:
+def glance_charts(data: dict, document: Document) -> list[Chart]:
     """The annual summary's own charts, and person-times by sector beside them."""
-    charts = annual_summary.charts(data)
+    charts = document.charts
     sectors = [s for s in data["by_sector"] if s["total"]]
     by_sector = Chart("各领域参训人次", [s["label"] for s in sectors],
                       {"书记班": [s["secretaries"] for s in sectors],
@@ -167,7 +169,7 @@ def _card(label: str, value, note: str) -> Markup:
               el("div", note, class_="note"), class_="card")
 
 
-def glance(data: dict, principal, org_code: str | None) -> Markup:
+def glance(data: dict, document: Document, principal, org_code: str | None) -> Markup:
     year, totals, coverage = data["year"], data["totals"], data["coverage"]
     scope = data["scope"]
     scope_text = f"{scope['name']}（{scope['org_code']}）" if scope else "全区"
@@ -181,7 +183,6 @@ def glance(data: dict, principal, org_code: str | None) -> Markup:
                 f"{g['reached']}/{g['people']} 人达到 {g['quota']:g} 学时")
           for g in data["study_hours"]["groups"]],
     ]
-    document = annual_summary.layout(data)
     downloads = [el("a", label, href=url("/admin/annual-summary", year=year, org_code=org_code,
                                          format=fmt))
                  for fmt, label in (("xlsx", "XLSX"), ("pdf", "PDF"), ("csv", "CSV"),
@@ -201,7 +202,7 @@ def glance(data: dict, principal, org_code: str | None) -> Markup:
            el("a", f"{year + 1}年 »", href=url("/admin", year=year + 1, org_code=org_code)),
            el("span", "下载：", *downloads, class_="downloads"), class_="toolbar"),
         el("div", *cards, class_="cards"),
-        el("div", *[el("figure", svg(chart)) for chart in glance_charts(data)],
+        el("div", *[el("figure", svg(chart)) for chart in glance_charts(data, document)],
            class_="charts"),
         *[table(t) for t in document.tables],
         principal=principal, active="glance")
@@ -214,12 +215,12 @@ def class_list(classes: list[dict], organisers: dict, principal, query: dict, pa
     year = query["year"]
     rows = [el("tr",
                el("td", el("a", c["title"], href=f"/admin/classes/{c['class_id']}")),
-               el("td", d.label(d.TRACKS, c["track"])),
+               el("td", vocabulary.label(vocabulary.TRACKS, c["track"])),
                el("td", organisers.get(c["organiser_org_code"]) or c["organiser_org_code"]),
-               el("td", d.label(d.DELIVERIES, c["delivery"])),
+               el("td", vocabulary.label(vocabulary.DELIVERIES, c["delivery"])),
                el("td", c["start_date"] if c["start_date"] == c["end_date"]
                   else f"{c['start_date']} 至 {c['end_date']}"),
-               el("td", d.label(CLASS_STATUSES, c["status"])),
+               el("td", vocabulary.label(vocabulary.CLASS_STATUSES, c["status"])),
                el("td", f"{c.get('sessions_completed', 0)}/{c.get('session_count', 0)}",
                   class_="num"),
                el("td", f"{c['class_hours']:g}" if c.get("class_hours") is not None else "—",
@@ -244,8 +245,8 @@ def class_list(classes: list[dict], organisers: dict, principal, query: dict, pa
         el("form",
            el("label", "年度 ", el("input", type="number", name="year", value=year, min=2000,
                                    max=2100, style="width:6em")),
-           el("label", "培训项目 ", select("track", d.TRACKS, query.get("track"))),
-           el("label", "状态 ", select("status", d.CLASS_STATUSES, query.get("status"))),
+           el("label", "培训项目 ", select("track", vocabulary.TRACKS, query.get("track"))),
+           el("label", "状态 ", select("status", LISTED_STATUSES, query.get("status"))),
            el("button", "筛选", type="submit", class_="plain"),
            method="get", action="/admin/classes", class_="toolbar"),
         el("div", el("table", el("caption", f"共 {total} 个班次"), el("thead", head),
@@ -255,9 +256,8 @@ def class_list(classes: list[dict], organisers: dict, principal, query: dict, pa
         principal=principal, active="classes")
 
 
-def class_record_page(data: dict, principal) -> Markup:
+def class_record_page(data: dict, document: Document, principal) -> Markup:
     facts_ = data["class"]
-    document = class_record.layout(data)
     downloads = [el("a", label, href=url(f"/admin/classes/{facts_['class_id']}/class-record",
                                          format=fmt))
                  for fmt, label in DOCUMENT_FORMATS]

@@ -10,25 +10,20 @@ role. A request outside its reach answers 403 and changes nothing.
 
 import time
 
-from services.enrollment import schemas as E
+from services.contracts.commands import enrollment as E
+from services.contracts.vocabulary import ADMIN_ROLES, ROLES_WITH_ORG
 from services.kit.errors import Forbidden
 
-from ..http import http, json_body, json_response
+from ..http import http, json_body, json_response, optional_json_body
 from ..problems import problem
 from ..schemas import YearQuery
 from .base import RoutesBase
 
-ADMINS = ("district_admin", "committee_admin", "org_admin")
-SUBTREE_ROLES = ("committee_admin", "org_admin")
 ITEMS = {"type": "object", "required": ["items"],
          "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
 ANCESTORS_TTL = 30.0   # seconds an organisation's ancestors are cached (the tree rarely moves)
 
 _ancestors_cache: dict[str, tuple[float, list[str]]] = {}
-
-
-def _optional_body(request) -> dict:
-    return json_body(request) if request.get_data(cache=True).strip() else {}
 
 
 class EnrollmentRoutes(RoutesBase):
@@ -46,7 +41,7 @@ class EnrollmentRoutes(RoutesBase):
         """The organisation lies in the principal's subtree (a district_admin's is everything)."""
         if principal.role == "district_admin":
             return
-        if principal.role in SUBTREE_ROLES and org_code and principal.org_code and \
+        if principal.role in ROLES_WITH_ORG and org_code and principal.org_code and \
                 principal.org_code in self.org_ancestors(org_code):
             return
         raise Forbidden(f"{org_code or 'this'} is outside what the {principal.role} role may "
@@ -55,7 +50,7 @@ class EnrollmentRoutes(RoutesBase):
     def scoped(self, principal, args) -> dict:
         """List filters, limited to the principal's subtree when it has one."""
         query = args.to_dict()
-        if principal.role in SUBTREE_ROLES:
+        if principal.role in ROLES_WITH_ORG:
             within = query.get("within")
             if within:
                 self.require_within(principal, within)
@@ -73,8 +68,8 @@ class EnrollmentRoutes(RoutesBase):
         if principal.role == "checkin" and checkin:
             self.require_class(principal, self.enrollment.get_session(session_id)["class_id"])
             return principal
-        principal.require(*ADMINS)
-        if principal.role in SUBTREE_ROLES:
+        principal.require(*ADMIN_ROLES)
+        if principal.role in ROLES_WITH_ORG:
             self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
         return principal
 
@@ -83,7 +78,7 @@ class EnrollmentRoutes(RoutesBase):
         if principal.role == "checkin":
             self.require_class(principal, self.enrollment.get_session(session_id)["class_id"])
             return principal
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         return principal
 
     # -- organisations and members ---------------------------------------------------------------
@@ -104,14 +99,14 @@ class EnrollmentRoutes(RoutesBase):
     def list_members(self, request, org_code):
         """An organisation's members (subtree=true: and everyone below it)."""
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         self.require_within(principal, org_code)
         return self.enrollment.list_members(org_code, request.args.to_dict())
 
     @http("GET", "/api/v1/members/<string:member_no>", tag="members")
     def get_member(self, request, member_no):
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         member = self.enrollment.get_member(member_no)
         self.require_within(principal, member["org_code"])
         return member
@@ -121,7 +116,7 @@ class EnrollmentRoutes(RoutesBase):
     def study_hours(self, request, member_no):
         """The person's yearly study-hour ledger (`year` to pick one)."""
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
         year = request.args.get("year")
         return self.enrollment.study_hours(member_no, int(year) if year and year.isdigit()
@@ -138,7 +133,7 @@ class EnrollmentRoutes(RoutesBase):
     @http("GET", "/api/v1/classes/<string:class_id>/quotas", tag="enrolments",
           produces={"application/json": ITEMS})
     def list_quotas(self, request, class_id):
-        self.principal(request).require(*ADMINS)
+        self.principal(request).require(*ADMIN_ROLES)
         return {"items": self.enrollment.list_quotas(class_id)}
 
     @http("PUT", "/api/v1/classes/<string:class_id>/quotas/<string:committee_code>",
@@ -155,9 +150,9 @@ class EnrollmentRoutes(RoutesBase):
         (confirmed or waitlisted) or refused with a reason (201); 409 when no one could be,
         with each reason. A committee nominates its own people."""
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         payload = json_body(request)
-        if principal.role in SUBTREE_ROLES:
+        if principal.role in ROLES_WITH_ORG:
             payload["by_org_code"] = principal.org_code
         result = self.enrollment.nominate(class_id, payload)
         if not result["enrolled"] and result["refused"] and \
@@ -180,13 +175,13 @@ class EnrollmentRoutes(RoutesBase):
         if principal.role == "checkin":
             self.require_class(principal, class_id)
             return self.enrollment.list_enrolments(class_id, request.args.to_dict())
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         return self.enrollment.list_enrolments(class_id, self.scoped(principal, request.args))
 
     @http("GET", "/api/v1/enrolments/<string:enrollment_id>", tag="enrolments")
     def get_enrolment(self, request, enrollment_id):
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         enrolment = self.enrollment.get_enrolment(enrollment_id)
         self.require_within(principal, enrolment["org_code"])
         return enrolment
@@ -196,10 +191,10 @@ class EnrollmentRoutes(RoutesBase):
     def withdraw(self, request, enrollment_id):
         """`{"reason": …}` (optional). A seat given up goes to the first on the waitlist."""
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         self.require_within(principal,
                             self.enrollment.get_enrolment(enrollment_id)["org_code"])
-        return self.enrollment.withdraw(enrollment_id, _optional_body(request))
+        return self.enrollment.withdraw(enrollment_id, optional_json_body(request))
 
     # -- attendance ------------------------------------------------------------------------------
 
@@ -228,8 +223,8 @@ class EnrollmentRoutes(RoutesBase):
         if principal.role == "checkin":
             self.require_class(principal, self.enrollment.get_session(session_id)["class_id"])
         else:
-            principal.require(*ADMINS)
-            if principal.role in SUBTREE_ROLES:
+            principal.require(*ADMIN_ROLES)
+            if principal.role in ROLES_WITH_ORG:
                 self.require_all_within(principal, payload.get("entries"))
         result = self.enrollment.check_in_batch(session_id, payload)
         return json_response(result, status=201 if result["recorded"] else 200)
@@ -272,7 +267,7 @@ class EnrollmentRoutes(RoutesBase):
     def attendance_history(self, request, session_id, member_no):
         """The log for one person and session: every entry, corrections included."""
         principal = self.attendance_reader(request, session_id)
-        if principal.role in SUBTREE_ROLES:
+        if principal.role in ROLES_WITH_ORG:
             self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
         return {"items": self.enrollment.attendance_history(session_id, member_no)}
 
@@ -280,5 +275,5 @@ class EnrollmentRoutes(RoutesBase):
     def list_anomalies(self, request):
         """Flags: filters class_id, session_id, kind, member_no, within; page, per_page."""
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         return self.enrollment.list_anomalies(self.scoped(principal, request.args))

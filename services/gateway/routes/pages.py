@@ -10,7 +10,6 @@ sees everything; a committee_admin or org_admin what reporting's `within` limits
 and the inbox of its own organisation; other roles get 403.
 """
 
-import base64
 import functools
 import hashlib
 import hmac
@@ -21,15 +20,17 @@ from dataclasses import dataclass
 import eventlet
 from werkzeug.wrappers import Response
 
+from services.contracts.document import Document
 from services.contracts.fields import CODE_PATTERN
+from services.contracts.vocabulary import ADMIN_ROLES
+from services.kit import clock
 from services.kit.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from services.reporting import domain as reporting_domain
 
 from .. import auth, problems
 from ..http import http
 from ..pages import views
 from .base import RoutesBase
-from .reporting import ADMINS, file_response, inbox_of
+from .reporting import file_response, inbox_of
 
 COOKIE = "peixun_admin"
 COOKIE_PATH = "/admin"
@@ -99,7 +100,7 @@ def form(request) -> dict:
 
 def year_of(args) -> int:
     """`?year=`, by default this year in Asia/Shanghai (the services' clock)."""
-    value = args.get("year") or reporting_domain.today().year
+    value = args.get("year") or clock.today().year
     try:
         year = int(value)
     except ValueError:
@@ -167,7 +168,7 @@ class PagesRoutes(RoutesBase):
         header = request.headers.get("Authorization")
         cookie = None if header else request.cookies.get(COOKIE)
         principal = auth.authenticate(self.db, header or (f"Bearer {cookie}" if cookie else None))
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         return Caller(principal, cookie)
 
     def page_form(self, request) -> tuple[Caller, dict]:
@@ -180,9 +181,10 @@ class PagesRoutes(RoutesBase):
                             rule="csrf")
         return caller, fields
 
-    def page_report(self, name: str, params: dict, within: str | None) -> dict:
-        answer = self.reporting.report(name, params, "json", within)
-        return json.loads(base64.b64decode(answer["content_b64"]))
+    def page_report(self, name: str, params: dict, within: str | None) -> tuple[dict, Document]:
+        """A report's data and its layout, as reporting hands them over for a page."""
+        answer = self.reporting.report_page(name, params, within)
+        return answer["data"], Document.from_dict(answer["document"])
 
     def page_organisations(self, codes) -> dict[str, dict | None]:
         """Organisations by code from enrollment (None where it knows none), asked at once."""
@@ -231,7 +233,7 @@ class PagesRoutes(RoutesBase):
         except Unauthorized:
             return html(views.login(next_path, "令牌无效或已被收回，请检查后重新粘贴。"),
                         status=401)
-        if principal.role not in ADMINS:
+        if principal.role not in ADMIN_ROLES:
             return html(views.login(next_path, f"{principal.role} 角色的令牌不能使用管理页面，"
                                                "请使用管理员令牌。"), status=403)
         response = redirect(next_path)
@@ -257,8 +259,8 @@ class PagesRoutes(RoutesBase):
         caller = self.page_caller(request)
         year, org_code = year_of(request.args), code_of(request.args)
         params = {"year": year, **({"org_code": org_code} if org_code else {})}
-        data = self.page_report("annual-summary", params, caller.within)
-        return html(views.glance(data, caller.principal, org_code))
+        data, document = self.page_report("annual-summary", params, caller.within)
+        return html(views.glance(data, document, caller.principal, org_code))
 
     @http("GET", "/admin/annual-summary", document=False)
     @page
@@ -307,8 +309,9 @@ class PagesRoutes(RoutesBase):
     def admin_class_record(self, request, class_id):
         caller = self.page_caller(request)
         self.page_class_in_reach(caller, class_id)
-        data = self.page_report("class-record", {"class_id": class_id}, caller.within)
-        return html(views.class_record_page(data, caller.principal))
+        data, document = self.page_report("class-record", {"class_id": class_id},
+                                          caller.within)
+        return html(views.class_record_page(data, document, caller.principal))
 
     @http("GET", "/admin/classes/<string:class_id>/class-record", document=False)
     @page

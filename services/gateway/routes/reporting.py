@@ -10,14 +10,13 @@ import base64
 
 from werkzeug.wrappers import Response
 
+from services.contracts.vocabulary import ADMIN_ROLES
 from services.kit.errors import Forbidden, InvalidInput
-from services.reporting import errors as _reporting_errors  # noqa: F401 - cross RPC as themselves
 
 from .. import schemas as G
 from ..http import http, json_body, json_response
 from .base import RoutesBase
 
-ADMINS = ("district_admin", "committee_admin", "org_admin")
 REPORT_PARAMS = ("year", "class_id", "member_no", "org_code", "as_of")
 OPEN_TO_EVERY_ROLE = ("class-plan",)   # what people need to nominate, like classes themselves
 BINARY = {"type": "string", "format": "binary"}
@@ -65,7 +64,7 @@ class ReportingRoutes(RoutesBase):
     def _acting(self, request):
         """The caller, and the organisation it acts as (None: a district_admin, unlimited)."""
         principal = self.principal(request)
-        principal.require(*ADMINS)
+        principal.require(*ADMIN_ROLES)
         return principal, principal.within, principal.who
 
     @http("GET", "/api/v1/classes/<string:class_id>/progress", tag="reports")
@@ -82,7 +81,7 @@ class ReportingRoutes(RoutesBase):
         if report in OPEN_TO_EVERY_ROLE:
             within = None
         else:
-            principal.require(*ADMINS)
+            principal.require(*ADMIN_ROLES)
             within = principal.within
         params = only(request.args, (*REPORT_PARAMS, "format"))
         fmt = params.pop("format", "json")

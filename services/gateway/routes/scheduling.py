@@ -7,10 +7,10 @@ class that their own organisation organises.
 
 from werkzeug.wrappers import Response
 
+from services.contracts.commands import scheduling as S
 from services.kit.errors import Forbidden
-from services.scheduling import schemas as S
 
-from ..http import http, json_body, json_response
+from ..http import http, json_body, json_response, optional_json_body
 from ..schemas import ClassListQuery
 from .base import WRITERS, RoutesBase
 
@@ -19,11 +19,6 @@ CALENDAR = "text/calendar; charset=utf-8"
 ICS = {"text/calendar": {"type": "string"}}
 # What may change of a class: any of its fields, each optional (scheduling loads it partial).
 ClassChanges = S.ClassFields(partial=True)
-
-
-def optional_body(request) -> dict:
-    """A body that may be left out entirely (a reason for a cancellation)."""
-    return json_body(request) if request.get_data(cache=True).strip() else {}
 
 
 def calendar_response(text: str, filename: str) -> Response:
@@ -160,7 +155,7 @@ class SchedulingRoutes(RoutesBase):
     @http("POST", "/api/v1/classes/<string:class_id>/cancel", body=S.ReasonIn,
           body_required=False, tag="classes")
     def cancel_class(self, request, class_id):
-        body = optional_body(request)
+        body = optional_json_body(request)
         self.may_organise(request, class_id=class_id)
         return self.scheduling.cancel_class(class_id, body.get("reason"))
 
@@ -204,7 +199,7 @@ class SchedulingRoutes(RoutesBase):
     @http("POST", "/api/v1/sessions/<string:session_id>/cancel", body=S.ReasonIn,
           body_required=False, tag="sessions")
     def cancel_session(self, request, session_id):
-        body = optional_body(request)
+        body = optional_json_body(request)
         self.may_organise(request, session_id=session_id)
         return self.scheduling.cancel_session(session_id, body.get("reason"))
 

@@ -1,14 +1,15 @@
-"""One report, many files: the report's data laid out as a Document (facts and tables), then
-written as CSV, XLSX, PDF or PNG charts. JSON is the data itself, in canonical form.
+"""One report, many files: the report's data laid out as a Document (facts, tables, charts; see
+services.contracts.document), then written as CSV, XLSX, PDF or PNG charts. JSON is the data
+itself, in canonical form.
 
 CSV and XLSX are written here; PDF and PNG by the renderer process (remote.py), which keeps
 matplotlib, fpdf2 and the CJK font out of the service's memory and its event loop free."""
 
 import json
 
-from .document import Column, Document, Table
+from services.contracts.document import Document
 
-__all__ = ["Column", "Document", "Table", "canonical_json", "render"]
+__all__ = ["canonical_json", "render"]
 
 
 def canonical_json(data) -> bytes:

@@ -19,7 +19,7 @@ from matplotlib import font_manager, rcParams  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from .document import Chart, Document  # noqa: E402
+from services.contracts.document import Chart, Document  # noqa: E402
 
 COLOURS = ("#C00000", "#F4B183", "#5B9BD5", "#A9D18E")
 _font_lock = threading.Lock()
@@ -74,15 +74,6 @@ def _png(figure: Figure, dpi: int) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=dpi, metadata={"Software": None})
     return out.getvalue()
-
-
-def chart_png(chart: Chart, width: float = 6.4, height: float = 3.4, dpi: int = 150) -> bytes:
-    use_cjk_font()
-    figure = Figure(figsize=(width, height))
-    draw(figure.add_subplot(), chart)
-    figure.subplots_adjust(left=0.3 if chart.kind == "barh" else 0.1, right=0.97, top=0.88,
-                           bottom=0.14)
-    return _png(figure, dpi)
 
 
 def render_png(document: Document, width: float = 14.0, dpi: int = 110,

@@ -4,7 +4,7 @@ table under its own title row, with its totals row."""
 import csv
 import io
 
-from .document import Document, cell_text
+from services.contracts.document import Document, cell_text
 
 
 def render_csv(document: Document) -> bytes:

@@ -17,9 +17,8 @@ from fpdf import FPDF
 from fpdf.enums import TextEmphasis, WrapMode
 from fpdf.fonts import SubsetMap, TTFFont
 
+from services.contracts.document import Document, Table, cell_text, display_width
 from services.kit import config
-
-from .document import Document, Table, cell_text, display_width
 
 FAMILY = "cjk"
 RED = (192, 0, 0)

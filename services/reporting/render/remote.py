@@ -17,9 +17,9 @@ import threading
 
 import eventlet
 
+from services.contracts.document import Document
 from services.kit import processes
 
-from .document import Document, to_data
 from .worker import FAILED, OK, read_frame, write_frame
 
 RESTART_AFTER = 50
@@ -51,7 +51,7 @@ class Renderer:
         return max(self._peak_of_stopped, processes.peak_rss_mb(pid) if pid else 0.0)
 
     def render(self, document: Document, fmt: str) -> bytes:
-        request = json.dumps({"fmt": fmt, "document": to_data(document)},
+        request = json.dumps({"fmt": fmt, "document": document.to_dict()},
                              ensure_ascii=False).encode()
         with self._lock:
             if self._process is not None and self._process.poll() is not None:

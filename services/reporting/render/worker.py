@@ -3,7 +3,7 @@
 font live here and the service's event loop keeps turning while a document is drawn.
 
 One request at a time on stdin, one answer on stdout, each a frame: a 4-byte big-endian length,
-then the body. A request is JSON {"fmt": "pdf" | "png", "document": to_data(document)}; an
+then the body. A request is JSON {"fmt": "pdf" | "png", "document": document.to_dict()}; an
 answer is OK and the file's bytes, or FAILED and the error's message. The process ends at the
 end of its input: when the service closes the pipe, or when the service itself ends, however.
 """
@@ -15,7 +15,7 @@ import signal
 import struct
 import sys
 
-from .document import from_data
+from services.contracts.document import Document
 
 HEADER = struct.Struct(">I")
 OK, FAILED = b"\x00", b"\x01"
@@ -68,7 +68,7 @@ def _renderer(fmt: str):
 def answer(request: bytes) -> bytes:
     try:
         message = json.loads(request)
-        return OK + _renderer(message["fmt"])(from_data(message["document"]))
+        return OK + _renderer(message["fmt"])(Document.from_dict(message["document"]))
     except Exception as exc:  # noqa: BLE001 - told to the service, which raises it
         return FAILED + f"{type(exc).__name__}: {exc}".encode()
 

@@ -1,6 +1,7 @@
 """The six reports of DESIGN §5. Each module has `Params` (its marshmallow schema), `build(db,
-params, within)` giving the report as plain data, `layout(data)` giving the Document the
-renderers draw, and `file_parts(data)` giving the scope and year of its file name."""
+params, within)` giving the report as plain data, `layout(data)` giving the Document
+(services.contracts.document) the renderers and the admin pages draw, and `file_parts(data)`
+giving the scope and year of its file name."""
 
 from . import (
     annual_summary,

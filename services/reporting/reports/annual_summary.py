@@ -12,10 +12,10 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import and_, case, func, or_, select
 
+from services.contracts.document import Chart, Column, Document, Table
+
 from .. import domain as d
 from ..models import rp_class, rp_completion, rp_enrollment, rp_org, rp_person, rp_program
-from ..render import Column, Document, Table
-from ..render.document import Chart
 from . import common
 
 NAME = "annual-summary"
@@ -109,7 +109,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
                        "person_times": person_times[track], "enrolled": enrolled[track],
                        "classes": classes[track],
                        "achievement": d.rate(person_times[track], targets[track])})
-    sectors = [{"sector": s, "label": d.SECTORS[s],
+    sectors = [{"sector": s, "label": d.sector_label(s),
                 "secretaries": by_sector[s]["secretaries"], "members": by_sector[s]["members"],
                 "total": sum(by_sector[s].values()),
                 "orgs": coverage_sector[s]["orgs"], "covered": coverage_sector[s]["covered"],
@@ -166,8 +166,8 @@ def _study_hours(db, year, tree, scope, quotas) -> dict:
              .group_by(rp_person.c.committee_code, org, role, band))
     if scope.codes is not None:
         query = query.where(rp_person.c.org_code.in_(sorted(scope.codes)))
-    groups = {r: Counter() for r in d.ROLES}
-    committees: dict = defaultdict(lambda: {r: Counter() for r in d.ROLES})
+    groups = {r: Counter() for r in d.PERSON_ROLES}
+    committees: dict = defaultdict(lambda: {r: Counter() for r in d.PERSON_ROLES})
     for committee, org_code, role_, band_, people, hours_ch in db.execute(query):
         committee = committee or tree.committee_of(org_code)
         for bucket in (groups[role_], committees[committee][role_]):
@@ -177,7 +177,7 @@ def _study_hours(db, year, tree, scope, quotas) -> dict:
             bucket[f"band_{band_}"] += people
 
     def line(role, counter):
-        return {"role": role, "label": d.ROLES[role], "quota": quotas.for_role(role),
+        return {"role": role, "label": d.PERSON_ROLES[role], "quota": quotas.for_role(role),
                 "people": counter["people"], "reached": counter["reached"],
                 "rate": d.rate(counter["reached"], counter["people"]),
                 "total_hours": d.hours(counter["hours_ch"]),
@@ -187,11 +187,11 @@ def _study_hours(db, year, tree, scope, quotas) -> dict:
 
     return {
         "quotas": {"secretary": quotas.secretary, "member": quotas.member},
-        "groups": [line(role, groups[role]) for role in d.ROLES],
+        "groups": [line(role, groups[role]) for role in d.PERSON_ROLES],
         "by_committee": [
             {"committee_code": c, "name": tree.name(c) if c else "未归属党(工)委",
              **{f"{role}_{k}": line(role, committees[c][role])[k]
-                for role in d.ROLES for k in ("people", "reached", "rate")}}
+                for role in d.PERSON_ROLES for k in ("people", "reached", "rate")}}
             for c in sorted(committees, key=lambda c: (c is None, c or ""))],
     }
 
@@ -265,7 +265,7 @@ def _sum_row(label_key: str, rows: list[dict]) -> dict:
 
 def _hours_total(rows: list[dict]) -> dict:
     total = {"name": "合计"}
-    for role in d.ROLES:
+    for role in d.PERSON_ROLES:
         people = sum(r[f"{role}_people"] for r in rows)
         reached = sum(r[f"{role}_reached"] for r in rows)
         total.update({f"{role}_people": people, f"{role}_reached": reached,

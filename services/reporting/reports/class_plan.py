@@ -1,8 +1,9 @@
 """培训方案: a class's sessions, courses, instructors and venues, and its core-theory ratio.
 Every role may read it: it is what people need to nominate."""
 
+from services.contracts.document import Column, Document, Table
+
 from .. import domain as d
-from ..render import Column, Document, Table
 from . import common
 
 NAME = "class-plan"

@@ -7,9 +7,10 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
+from services.contracts.document import Column, Document, Table
+
 from .. import domain as d
 from ..models import rp_attendance, rp_completion, rp_enrollment
-from ..render import Column, Document, Table
 from . import common
 
 NAME = "class-record"
@@ -54,9 +55,9 @@ def build(db, params: dict, within: str | None = None) -> dict:
     session_rows = []
     for s in sessions:
         counts = per_session.get(s["session_id"], Counter())
-        recorded = sum(counts[k] for k in d.ATTENDANCE)
+        recorded = sum(counts[k] for k in d.ATTENDANCE_STATUSES)
         session_rows.append({**common.session_facts(s),
-                             **{k: counts[k] for k in d.ATTENDANCE}, "recorded": recorded,
+                             **{k: counts[k] for k in d.ATTENDANCE_STATUSES}, "recorded": recorded,
                              "attendance_rate": d.rate(counts["present"] + counts["online"],
                                                        recorded)})
 
@@ -79,7 +80,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
                                      p["member_no"], p["enrollment_id"]))
 
     totals = {k: sum(r[k] for r in session_rows if r["status"] != "cancelled")
-              for k in (*d.ATTENDANCE, "recorded")}
+              for k in (*d.ATTENDANCE_STATUSES, "recorded")}
     statuses = Counter(e["status"] for e in enrollments.values())
     completed = sum(1 for c in completions.values() if c["status"] == "completed")
     incomplete = sum(1 for c in completions.values() if c["status"] == "incomplete")
@@ -108,11 +109,12 @@ def _participant(enrollment_id, member_no, e, tree, completion, attended_ch) -> 
         "enrollment_id": enrollment_id, "member_no": member_no, "org_code": org_code,
         "org_name": tree.name(org_code) if org_code else "—",
         "committee_code": committee, "committee_name": tree.name(committee) if committee else "—",
-        "mode": e["mode"] if e else None, "mode_label": d.label(d.MODES, e["mode"]) if e else "—",
+        "mode": e["mode"] if e else None,
+        "mode_label": d.label(d.ENROLLMENT_MODES, e["mode"]) if e else "—",
         "status": e["status"] if e else None,
         "status_label": d.label(d.ENROLLMENT_STATUSES, e["status"]) if e else "—",
         "attended_hours": d.hours(hours_ch),
-        "completion": status, "completion_label": d.COMPLETION.get(status, status),
+        "completion": status, "completion_label": d.label(d.COMPLETION, status),
     }
 
 
@@ -144,7 +146,7 @@ def layout(data: dict) -> Document:
     ], [{**s, "sequence": i} for i, s in enumerate(data["sessions"], 1)],
         totals={"sequence": "合计", "hours": sum(s["hours"] for s in data["sessions"]
                                                  if s["status"] != "cancelled"),
-                **{k: summary[k] for k in d.ATTENDANCE},
+                **{k: summary[k] for k in d.ATTENDANCE_STATUSES},
                 "attendance_rate": summary["attendance_rate"]}, sheet="课次出勤")
     people = Table("参训人员", [
         Column("member_no", "党员编号"), Column("org_name", "所在组织"),

@@ -3,6 +3,7 @@
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
+from services.contracts import rules
 from services.contracts.fields import CODE_PATTERN, UUID_PATTERN
 from services.kit.errors import NotFound
 
@@ -32,7 +33,8 @@ _tree: tuple[tuple, d.OrgTree] | None = None   # the last tree built, with its v
 
 def load_tree(db) -> d.OrgTree:
     """The organisation tree, built again only when organisation_changed events (or a replay)
-    moved it since the last build: building 4,000 organisations was a quarter of a filing."""
+    moved it since the last build: building a district's tree was a large share of a filing's
+    time."""
     global _tree
     version = tuple(db.execute(select(rp_state.c.generation, rp_state.c.tree_version)
                                .where(rp_state.c.id == 1)).one_or_none() or ())
@@ -107,7 +109,7 @@ def core_theory(sessions: list, class_ratio: float) -> dict:
     core = sum(1 for s in live if s["core_theory"])
     if live:
         ratio = round(core / len(live), 4)
-        passes = d.passes_two_thirds(core, len(live))
+        passes = rules.passes_two_thirds(core, len(live))
     else:
         ratio = round(float(class_ratio), 4)
         passes = 3 * ratio >= 2 - 1e-9

@@ -6,9 +6,10 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
+from services.contracts.document import Column, Document, Table
+
 from .. import domain as d
 from ..models import rp_class, rp_completion, rp_enrollment
-from ..render import Column, Document, Table
 from . import common
 
 NAME = "coverage-gaps"
@@ -74,7 +75,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
         committee = tree.committee_of(org.org_code)
         secretaries.append({
             "org_code": org.org_code, "org_name": org.name, "sector": org.sector,
-            "sector_label": d.SECTORS.get(org.sector, "未分领域"),
+            "sector_label": d.sector_label(org.sector),
             "committee_code": committee, "committee_name": tree.name(committee),
             "secretary_member_no": secretary, "gap": gap, "gap_label": SECRETARY_GAPS[gap],
         })

@@ -9,9 +9,10 @@ from collections import Counter, defaultdict
 from marshmallow import fields
 from sqlalchemy import select
 
+from services.contracts.document import Column, Document, Table
+
 from .. import domain as d
 from ..models import filing, filing_review, rp_class
-from ..render import Column, Document, Table
 from . import common
 
 NAME = "filing-status"

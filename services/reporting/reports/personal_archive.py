@@ -5,11 +5,11 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from services.contracts.document import Column, Document, Table
 from services.kit.errors import Forbidden, NotFound
 
 from .. import domain as d
 from ..models import rp_attendance, rp_class, rp_completion, rp_enrollment, rp_person, rp_session
-from ..render import Column, Document, Table
 from . import common
 
 NAME = "personal-archive"
@@ -73,7 +73,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
             "end_date": e["end_date"].isoformat(), "status": e["status"],
             "status_label": d.label(d.ENROLLMENT_STATUSES, e["status"]),
             "completion": e["completion"],
-            "completion_label": d.COMPLETION.get(e["completion"], e["completion"]),
+            "completion_label": d.label(d.COMPLETION, e["completion"]),
             "attended_hours": d.hours(e["attended_ch"]) if e["completion"] else d.hours(sum(
                 a["hours_ch"] for a in by_enrollment[e["enrollment_id"]]
                 if a["status"] in ("present", "online"))),
@@ -86,7 +86,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
                 "date": starts.date().isoformat(), "time": d.time_span(a["starts_at"],
                                                                        a["ends_at"]),
                 "class_title": e["title"], "course_title": a["course_title"],
-                "status": a["status"], "status_label": d.label(d.ATTENDANCE, a["status"]),
+                "status": a["status"], "status_label": d.label(d.ATTENDANCE_STATUSES, a["status"]),
                 "hours": d.hours(a["hours_ch"])})
     summary = []
     for y in sorted(years):
@@ -102,7 +102,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
         "person": {"member_no": member_no, "org_code": org_code, "org_name": tree.name(org_code),
                    "committee_code": committee,
                    "committee_name": tree.name(committee) if committee else "—",
-                   "role": role, "role_label": d.ROLES[role]},
+                   "role": role, "role_label": d.PERSON_ROLES[role]},
         "years": [years[y] for y in sorted(years)], "summary": summary,
     }
 

@@ -1,16 +1,24 @@
-"""What enrollment's RPC methods accept (marshmallow 4, unknown fields refused)."""
+"""What enrollment accepts over RPC, and so over HTTP: nominations, withdrawals, seats,
+attendance and the lists of organisations, members, enrolments and flags."""
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from services.contracts.fields import ENROLLMENT_MODES, ENROLLMENT_STATUSES, code, one_of
 from services.kit.validation import MAX_PAGE
 
-from .attendance import STATUSES
-from .domain import CHECKIN_STATUSES
+from ..fields import (
+    ATTENDANCE_STATUSES,
+    ENROLLMENT_MODES,
+    ENROLLMENT_STATUSES,
+    ORG_KINDS,
+    code,
+    one_of,
+)
 
+# What a check-in may record; a correction may set any attendance status.
+CHECKIN_STATUSES = ("present", "leave")
 MAX_NOMINATION = 5000
 MAX_CHECKIN_BATCH = 5000
-MAX_IMPORT_ROWS = 100000
+MAX_IMPORT_ROWS = 100000   # rows in one import call: a larger file comes in chunks
 
 
 class Input(Schema):
@@ -43,7 +51,7 @@ class CheckInBatchIn(Input):
 
 class CorrectionIn(Input):
     member_no = code(required=True)
-    status = one_of(STATUSES, required=True)
+    status = one_of(ATTENDANCE_STATUSES, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -65,7 +73,7 @@ class EnrolmentListIn(PageIn):
 class OrgListIn(PageIn):
     parent_code = code(load_default=None, allow_none=True)
     within = code(load_default=None, allow_none=True)
-    kind = one_of(("district", "committee", "grassroots"), load_default=None, allow_none=True)
+    kind = one_of(ORG_KINDS, load_default=None, allow_none=True)
 
 
 class MemberListIn(PageIn):
@@ -83,8 +91,3 @@ class FlagListIn(PageIn):
     kind = fields.String(load_default=None, allow_none=True)
     member_no = code(load_default=None, allow_none=True)
     within = code(load_default=None, allow_none=True)
-
-
-class ImportRowsIn(Input):
-    rows = fields.List(fields.Dict(), required=True,
-                       validate=validate.Length(max=MAX_IMPORT_ROWS))

@@ -1,4 +1,7 @@
-"""The layout every renderer reads: a title, facts (label, value), tables with totals, charts."""
+"""The document model reports and pages draw: a title, facts (label, value), tables with totals,
+bar charts. Reporting lays each report out as a Document; its renderers write it as CSV, XLSX,
+PDF and PNG, and the gateway's admin pages as HTML and SVG. A document crosses RPC (and the pipe
+to reporting's renderer process) as the plain dict `to_dict` gives and `from_dict` reads."""
 
 import unicodedata
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -19,18 +22,26 @@ class Table:
     totals: dict | None = None    # a row of the same keys; its first column says 合计
     sheet: str | None = None      # the XLSX sheet name (≤ 31 characters)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Table":
+        return cls(data["title"], [Column(**c) for c in data["columns"]], data["rows"],
+                   data["totals"], data["sheet"])
+
 
 @dataclass
 class Chart:
-    """A bar chart: categories on one axis, one bar per series; `reference` draws a line."""
+    """A bar chart: categories on one axis, one bar per series in each category."""
 
     title: str
     categories: list[str]
     series: dict[str, list[float]]
     kind: str = "bar"             # bar | barh
-    reference: dict[str, list[float]] | None = None
     value_label: str = ""
     percent: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Chart":
+        return cls(**data)
 
 
 @dataclass
@@ -41,11 +52,17 @@ class Document:
     tables: list[Table] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
 
+    def to_dict(self) -> dict:
+        """The document as plain data (dicts, lists, strings, numbers). Rows are not copied; a
+        value JSON cannot carry (a date, a Decimal) fails when the dict is sent."""
+        return _plain(self)
 
-def to_data(document: Document) -> dict:
-    """The document as plain data (dicts, lists, strings, numbers) for the renderer process.
-    Rows are not copied; a value JSON cannot carry (a date, a Decimal) fails when it is sent."""
-    return _plain(document)
+    @classmethod
+    def from_dict(cls, data: dict) -> "Document":
+        """The document `to_dict` gave, after a trip through JSON (facts are tuples again)."""
+        return cls(data["title"], data["subtitle"], [tuple(fact) for fact in data["facts"]],
+                   [Table.from_dict(t) for t in data["tables"]],
+                   [Chart.from_dict(c) for c in data["charts"]])
 
 
 def _plain(value):
@@ -56,22 +73,13 @@ def _plain(value):
     return value
 
 
-def from_data(data: dict) -> Document:
-    """The document `to_data` gave, after a trip through JSON (facts are tuples again)."""
-    return Document(
-        data["title"], data["subtitle"], [tuple(fact) for fact in data["facts"]],
-        [Table(t["title"], [Column(**c) for c in t["columns"]], t["rows"], t["totals"],
-               t["sheet"]) for t in data["tables"]],
-        [Chart(**c) for c in data["charts"]])
-
-
 def display_width(text: str) -> int:
     """Columns a text takes in a fixed-width view: CJK and full-width characters count two."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def cell_text(value, kind: str) -> str:
-    """A value as people read it in CSV and PDF."""
+    """A value as people read it in CSV, PDF and on a page."""
     if value is None:
         return "—" if kind in ("pct", "hours") else ""
     if isinstance(value, str):

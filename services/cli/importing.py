@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
+from services.contracts import imports
+from services.contracts.imports import SEP
 from services.kit import config
-
-from . import importers
-from .importers import SEP
 
 CHUNK = 20000   # member rows per RPC call: a few calls for a district, each ≈ 1.5 MB
 FIRST_CHUNK = 5000   # the first call's: the service starts while the rest is read
@@ -74,19 +73,19 @@ def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
                echo=click.echo, show_progress: bool = True) -> int:
     """The import; returns the exit status (1 only when nothing could be read)."""
     headers, required = {
-        "orgs": (importers.ORG_HEADERS, importers.ORG_REQUIRED),
-        "members": (importers.MEMBER_HEADERS, importers.MEMBER_REQUIRED),
+        "orgs": (imports.ORG_HEADERS, imports.ORG_REQUIRED),
+        "members": (imports.MEMBER_HEADERS, imports.MEMBER_REQUIRED),
     }[kind]
     try:
-        rows = importers.iter_rows(path)
+        rows = imports.iter_rows(path)
         if kind == "orgs":
-            records = importers.records(list(rows), headers, required)
+            records = imports.records(list(rows), headers, required)
             first = records[:1]
         else:
-            chunks = importers.column_chunks(rows, headers, required, chunk,
+            chunks = imports.column_chunks(rows, headers, required, chunk,
                                              min(chunk, FIRST_CHUNK))
             first = next(chunks, None)
-    except importers.FileUnreadable as exc:
+    except imports.FileUnreadable as exc:
         echo(f"{path}: nothing could be read: {exc}", err=True)
         return 1
     if not first:
@@ -99,7 +98,7 @@ def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
         else:
             kept, bad, read = send_members(chain([first], chunks), timeout, show_progress,
                                            _size(path))
-    except importers.FileUnreadable as exc:
+    except imports.FileUnreadable as exc:
         echo(f"import stopped: {exc}; the rows above it are kept", err=True)
         return 1
     except Exception as exc:  # noqa: BLE001 - the service away, a timeout: say so, plainly

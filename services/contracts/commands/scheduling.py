@@ -1,8 +1,12 @@
-"""What scheduling accepts over RPC (and so over HTTP): marshmallow, unknown fields refused."""
+"""What scheduling accepts over RPC, and so over HTTP: programs, the catalogue, classes,
+sessions and their lists."""
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.contracts.fields import (
+from services.kit.validation import MAX_PAGE
+
+from .. import vocabulary
+from ..fields import (
     CATEGORIES,
     DELIVERIES,
     MODULES,
@@ -14,7 +18,6 @@ from services.contracts.fields import (
     one_of,
     uuid_str,
 )
-from services.kit.validation import MAX_PAGE
 
 INSTRUCTOR_KINDS = (
     "party_school_professor",   # 市委党校专家教授
@@ -31,7 +34,7 @@ SITE_KINDS = (
     "archives",                 # 区档案馆
     "party_service_centre",     # 区党建服务中心 (where new members take the oath)
 )
-CLASS_STATUSES = ("draft", "published", "in_progress", "completed", "cancelled")
+CLASS_STATUSES = tuple(vocabulary.CLASS_STATUSES)
 MAX_PER_PAGE = 200
 
 

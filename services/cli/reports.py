@@ -1,15 +1,18 @@
-"""`peixun report pull` (a report file over RPC) and `peixun replay` (rebuild the read models
-from reporting's inbox, in this process, against reporting's database)."""
+"""`peixun report pull` (a report file over RPC) and `peixun replay` (reporting's rebuild of its
+read models, run as a process of its own against reporting's database)."""
 
 import base64
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import click
 
+from services.contracts.vocabulary import FORMATS, REPORTS
 from services.kit import config
 
-from .domain import FORMATS, REPORTS
+from . import launch
 
 
 @click.group("report")
@@ -34,8 +37,6 @@ def pull(name, year, class_id, member_no, org_code, as_of, fmt, output, timeout)
 
     import services.kit.rpc  # noqa: F401 - domain errors cross RPC as themselves
     from services.kit.errors import DomainError
-
-    from . import errors  # noqa: F401 - and reporting's own
 
     params = {k: v for k, v in {"year": year, "class_id": class_id, "member_no": member_no,
                                 "org_code": org_code, "as_of": as_of}.items() if v is not None}
@@ -69,17 +70,25 @@ def replay(batch, jobs):
     Live handlers wait while it runs; reports asked for meanwhile are refused (and after a
     replay that failed, until one finishes). Run it after upgrading reporting, or after fixing
     a projection."""
-    from services.kit import migrate
-    from services.kit.database import make_engine
-
-    from . import replay as rebuild
-
-    engine = make_engine(config.database_url("reporting"))
-    migrate.upgrade(engine, "reporting")
-    total = rebuild.count_events(engine)
-    with click.progressbar(length=total, label=f"replaying {total} events",
-                           file=sys.stderr) as bar:
-        result = rebuild.replay(engine, batch=batch, jobs=jobs, on_progress=bar.update)
-    engine.dispose()
-    click.echo(f"replayed {result.events} events in {result.seconds:.1f}s "
-               f"({result.rate:,.0f} events/s); read models at generation {result.generation}")
+    argv = launch.module_command(launch.REPLAY_MODULE, "--batch", str(batch),
+                                 "--jobs", str(jobs))
+    # The rebuild tells its progress as JSON lines (the events to apply, each batch applied,
+    # the result); its log and errors go straight to this terminal.
+    process = subprocess.Popen(argv, cwd=config.ROOT, stdout=subprocess.PIPE, text=True)
+    lines = (json.loads(line) for line in process.stdout)
+    total = next(lines, {}).get("events")
+    result = None
+    if total is not None:
+        with click.progressbar(length=total, label=f"replaying {total} events",
+                               file=sys.stderr) as bar:
+            for line in lines:
+                if "applied" in line:
+                    bar.update(line["applied"])
+                else:
+                    result = line
+    if process.wait() != 0 or result is None:
+        click.echo(f"replay failed (exit status {process.returncode})", err=True)
+        sys.exit(1)
+    click.echo(f"replayed {result['events']} events in {result['seconds']:.1f}s "
+               f"({result['rate']:,.0f} events/s); read models at generation "
+               f"{result['generation']}")

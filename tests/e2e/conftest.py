@@ -1,0 +1,5 @@
+"""End-to-end tests: the system as its users run it (HTTP with a token, `peixun` commands, the
+demo) on the real RabbitMQ and PostgreSQL. Every test here is marked `broker` and `postgres`."""
+
+from tests.support.broker import amqp_uri, rpc, vhost  # noqa: F401 - fixtures of this layer
+from tests.support.system import service_config, service_env  # noqa: F401

@@ -1,0 +1,71 @@
+"""The services in this process for integration and end-to-end tests: nameko config on the
+run's vhost and databases, emptied for each test, and the whole system behind the gateway."""
+
+import socket
+from contextlib import contextmanager
+
+import pytest
+
+from tests.support.broker import purge_queues
+from tests.support.databases import truncate_all
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def service_config(amqp_uri, vhost, database_urls):
+    """nameko config for in-process containers; every queue and table starts empty."""
+    purge_queues(amqp_uri, vhost)
+    for url in database_urls.values():
+        truncate_all(url)
+    return {
+        "AMQP_URI": amqp_uri,
+        "max_workers": 10,
+        "serializer": "json",
+        **{f"{service.upper()}_DATABASE_URL": url for service, url in database_urls.items()},
+    }
+
+
+@pytest.fixture
+def service_env(service_config, tmp_path):
+    """The same, as environment variables for service processes."""
+    return {
+        "AMQP_URI": service_config["AMQP_URI"],
+        "PEIXUN_VAR_DIR": str(tmp_path / "var"),
+        **{k: v for k, v in service_config.items() if k.endswith("_DATABASE_URL")},
+    }
+
+
+@contextmanager
+def whole_system(amqp_uri, vhost, database_urls):
+    """Every service running in this process on emptied queues and tables, the gateway on a
+    free port: (its base URL, an RPC proxy). For module-scoped worlds behind the HTTP door."""
+    from nameko.runners import ServiceRunner
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
+    from services.enrollment.service import EnrollmentService
+    from services.gateway.service import GatewayService
+    from services.reporting.service import ReportingService
+    from services.scheduling.service import SchedulingService
+
+    purge_queues(amqp_uri, vhost)
+    for url in database_urls.values():
+        truncate_all(url)
+    port = free_port()
+    runner = ServiceRunner({
+        "AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json",
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+        **{f"{s.upper()}_DATABASE_URL": u for s, u in database_urls.items()}})
+    for cls in (SchedulingService, EnrollmentService, ReportingService, GatewayService):
+        runner.add_service(cls)
+    runner.start()
+    try:
+        with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=30) as rpc:
+            yield f"http://127.0.0.1:{port}", rpc
+    finally:
+        runner.kill()
