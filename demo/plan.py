@@ -78,6 +78,7 @@ class PlannedSession:
     site_id: str | None = None
     instructor_id: str | None = None
     session_id: str | None = None       # once scheduled
+    live: bool = False                  # broadcast live, as scheduling decided
 
     def payload(self) -> dict:
         data = {"course_id": self.course["course_id"], "starts_at": self.starts_at.isoformat(),

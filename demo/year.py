@@ -160,9 +160,10 @@ class Year:
         with click.progressbar(year_plan.classes, label="  classes", file=sys.stdout) as bar:
             for planned in bar:
                 answer = self.rpc.scheduling.create_class(planned.payload(programs[planned.track]))
-                by_start = {s["starts_at"]: s["session_id"] for s in answer["sessions"]}
+                by_start = {s["starts_at"]: s for s in answer["sessions"]}
                 for session in planned.sessions:
-                    session.session_id = by_start[session.starts_at.isoformat()]
+                    scheduled = by_start[session.starts_at.isoformat()]
+                    session.session_id, session.live = scheduled["session_id"], scheduled["live"]
                 planned.class_id = answer["class_id"]
                 created[answer["class_id"]] = planned
         return created
@@ -273,6 +274,8 @@ class Year:
                 [sys.executable, "-m", "demo.live_platform"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, cwd=config.ROOT,
                 env={**os.environ, "AMQP_URI": self.amqp_uri})
+        if not session.live:   # an on-site visit is not broadcast: nobody watches it
+            return 0
         viewings = []
         minutes = (session.ends_at - session.starts_at).total_seconds() / 60
         for member_no in planned.online:

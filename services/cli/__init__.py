@@ -153,7 +153,7 @@ def bench(only):
     sys.exit(subprocess.run(launch.module_command("bench.run", *only), cwd=config.ROOT).returncode)
 
 
-from .importing import import_group  # noqa: E402 - `peixun import orgs|members`
+from .importing import import_group  # noqa: E402 - `peixun import orgs|members|hours`
 from .reports import replay, report  # noqa: E402
 
 main.add_command(import_group)

@@ -1,4 +1,4 @@
-"""`peixun import orgs|members FILE`: read a CSV or XLSX file here, send its rows to the
+"""`peixun import orgs|members|hours FILE`: read a CSV or XLSX file here, send its rows to the
 enrollment service over RPC (which validates and keeps them), print every bad row."""
 
 import sys
@@ -13,6 +13,8 @@ from services.kit import config
 
 CHUNK = 20000   # member rows per RPC call: a few calls for a district, each ≈ 1.5 MB
 FIRST_CHUNK = 5000   # the first call's: the service starts while the rest is read
+HOURS_CHUNK = 5000   # study-hour rows per RPC call
+WHO = "peixun import"   # who recorded what an import keeps
 
 
 def _proxy(timeout: float):
@@ -31,6 +33,22 @@ def send_orgs(rows: list[dict], timeout: float, show_progress: bool) -> tuple[in
         answer = rpc.enrollment.import_orgs(rows)
         bar.update(len(rows))
     return answer["kept"], sorted(answer["bad"], key=lambda b: b["row"])
+
+
+def send_hours(rows: list[dict], timeout: float, show_progress: bool
+               ) -> tuple[int, list[dict]]:
+    """Study-hour rows in chunks: each row stands alone."""
+    kept, bad = 0, []
+    with _proxy(timeout) as rpc, click.progressbar(
+            length=len(rows), label="hours   ", file=sys.stderr,
+            hidden=not show_progress) as bar:
+        for start in range(0, len(rows), HOURS_CHUNK):
+            chunk = rows[start:start + HOURS_CHUNK]
+            answer = rpc.enrollment.import_study_hours(chunk, WHO)
+            kept += answer["kept"]
+            bad.extend(answer["bad"])
+            bar.update(len(chunk))
+    return kept, sorted(bad, key=lambda b: b["row"])
 
 
 def send_members(chunks, timeout: float, show_progress: bool, total: int
@@ -75,10 +93,11 @@ def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
     headers, required = {
         "orgs": (imports.ORG_HEADERS, imports.ORG_REQUIRED),
         "members": (imports.MEMBER_HEADERS, imports.MEMBER_REQUIRED),
+        "hours": (imports.HOURS_HEADERS, imports.HOURS_REQUIRED),
     }[kind]
     try:
         rows = imports.iter_rows(path)
-        if kind == "orgs":
+        if kind in ("orgs", "hours"):
             records = imports.records(list(rows), headers, required)
             first = records[:1]
         else:
@@ -92,8 +111,9 @@ def run_import(kind: str, path: str, chunk: int = CHUNK, timeout: float = 120.0,
         echo(f"{path}: nothing could be read: no rows below the header", err=True)
         return 1
     try:
-        if kind == "orgs":
-            kept, bad = send_orgs(records, timeout, show_progress)
+        if kind in ("orgs", "hours"):
+            send = send_orgs if kind == "orgs" else send_hours
+            kept, bad = send(records, timeout, show_progress)
             read = len(records)
         else:
             kept, bad, read = send_members(chain([first], chunks), timeout, show_progress,
@@ -122,7 +142,8 @@ def _size(path: str) -> int:
 
 @click.group("import")
 def import_group():
-    """Load organisations or members from a CSV or XLSX file (English or Chinese headers)."""
+    """Load organisations, members or study hours from a CSV or XLSX file (English or Chinese
+    headers)."""
 
 
 @import_group.command("orgs")
@@ -142,3 +163,13 @@ def import_members(path, chunk, timeout):
     """Members: member_no/党员编号, name/姓名, org_code/党组织编码, joined_on/入党日期,
     employment/人员类别, optional secretary_of/任书记的党组织编码. Re-importing updates."""
     sys.exit(run_import("members", path, chunk=chunk, timeout=timeout))
+
+
+@import_group.command("hours")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds per RPC call.")
+def import_hours(path, timeout):
+    """Study hours earned elsewhere (其他学时): member_no/党员编号, year/年度, hours/学时,
+    source/来源 (unit, online, party_school, other or their Chinese labels), title/名称,
+    on/日期. Re-importing the same rows records nothing twice."""
+    sys.exit(run_import("hours", path, timeout=timeout))

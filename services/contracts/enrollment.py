@@ -37,6 +37,7 @@ class PersonChangedV1(ContractSchema):
     records carry (DESIGN §1), never more."""
 
     member_no = code(required=True)
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     org_code = code(required=True, allow_none=True)
     committee_code = code(required=True, allow_none=True)
     joined_on = fields.Date(required=True, allow_none=True)

@@ -1,7 +1,8 @@
-"""Organisation and member files (DESIGN §4 "import columns"): what `peixun import`, which reads
-a file, and enrollment, which validates its rows, agree on. The columns with their English and
-Chinese headers, the values a file may spell a kind, sector or employment with, the reading of
-CSV and XLSX into rows of text, and the separator that joins a column's texts on the wire.
+"""Organisation, member and study-hour files (DESIGN §4 "import columns"): what `peixun import`,
+which reads a file, and enrollment, which validates its rows, agree on. The columns with their
+English and Chinese headers, the values a file may spell a kind, sector, employment or source of
+study hours with, the reading of CSV and XLSX into rows of text, and the separator that joins a
+column's texts on the wire.
 """
 
 import csv
@@ -37,6 +38,17 @@ MEMBER_HEADERS = {
 }
 MEMBER_REQUIRED = ("member_no", "name", "org_code", "joined_on", "employment")
 
+# Study hours earned outside this system's classes (其他学时), one entry a row.
+HOURS_HEADERS = {
+    "member_no": ("member_no", "党员编号"),
+    "year": ("year", "年度"),
+    "hours": ("hours", "学时"),
+    "source": ("source", "来源"),
+    "title": ("title", "名称"),
+    "on": ("on", "日期"),
+}
+HOURS_REQUIRED = tuple(HOURS_HEADERS)
+
 
 def _spellings(labels: dict[str, str], others: dict[str, str] | None = None) -> dict[str, str]:
     """Each way a file may write a value -> its code: the code, its label, and the other
@@ -50,6 +62,8 @@ KINDS = _spellings(vocabulary.ORG_KINDS, {
 SECTORS = _spellings(vocabulary.SECTORS, {
     "国有企业": "soe", "国有（集体）企业": "soe", "两新组织": "two_new", "两新": "two_new"})
 EMPLOYMENTS = _spellings(vocabulary.EMPLOYMENTS)
+HOUR_SOURCES = _spellings(vocabulary.STUDY_HOUR_SOURCES, {
+    "单位组织": "unit", "网络学习": "online", "党校": "party_school"})
 
 
 class FileUnreadable(Exception):

@@ -1,5 +1,13 @@
 """Rules two services apply and must apply alike."""
 
+import os
+
+# A role's yearly study-hour quota (DESIGN §5): the secretaries' from the national plan, the
+# members' from the 条例. Plans change, so each may be set in the environment.
+QUOTA_HOURS = {"secretary": 56.0, "member": 32.0}
+QUOTA_SETTINGS = {"secretary": "PEIXUN_QUOTA_SECRETARY_HOURS",
+                  "member": "PEIXUN_QUOTA_MEMBER_HOURS"}
+
 
 def passes_two_thirds(core: int, total: int) -> bool:
     """DESIGN §1: at least two thirds of a class's sessions are core-theory study. In integers
@@ -10,3 +18,8 @@ def passes_two_thirds(core: int, total: int) -> bool:
 def core_sessions_missing(core: int, total: int) -> int:
     """How many core-theory sessions to add for the rule to hold (0 when it holds)."""
     return max(0, 2 * total - 3 * core)
+
+
+def quota_hours(role: str) -> float:
+    """The yearly study-hour quota of a `secretary` or a `member`, as configured."""
+    return float(os.environ.get(QUOTA_SETTINGS[role], QUOTA_HOURS[role]))

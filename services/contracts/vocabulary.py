@@ -36,16 +36,27 @@ ENROLLMENT_ORIGINS = {"nomination": "组织调训", "live": "直播自主参学"
 # Where study hours from outside this system's classes come from (其他学时).
 STUDY_HOUR_SOURCES = {"unit": "单位自行组织", "online": "网络自学", "party_school": "党校培训",
                       "other": "其他"}
+# The parts of a person's yearly study hours that every quota figure shows (DESIGN §1).
+STUDY_HOUR_PARTS = {"class": "集中培训学时", "other": "其他学时", "total": "合计学时"}
 # Who ran a class: the district's own programs, or a unit's (各单位参照区级层面做法).
 RUN_BY = {"district": "区级调训", "unit": "单位自主培训"}
 ATTENDANCE_STATUSES = {"present": "出席", "online": "线上", "leave": "请假", "absent": "缺勤"}
 COMPLETION = {"completed": "已结业", "incomplete": "未达结业要求"}
+# What enrollment flags for a person to look at (never dropped, never credited by itself).
+ANOMALY_KINDS = {"checkin_outside_time": "签到时间不在课次时段内",
+                 "overlapping_sessions": "同一时段在其他课次签到",
+                 "online_not_enrolled": "未报名人员观看直播",
+                 "online_report_after_deadline": "超过更正期限的观看记录",
+                 "online_session_not_live": "非直播课次的观看记录",
+                 "online_report_after_completion": "课次已完成后收到的观看记录"}
 
 # -- filings
 
 FILING_KINDS = {"plan": "培训方案", "record": "培训情况"}
 FILING_STATES = {"due": "待报送", "filed": "已报送待审核", "acknowledged": "已备案",
-                 "returned": "已退回", "overdue": "逾期未报", "not_due": "未到报送时间"}
+                 "returned": "已退回", "overdue": "逾期未报", "not_due": "未到报送时间",
+                 # the class changed (class_changed) after this version was filed
+                 "changed": "有变更待重新报送"}
 
 # -- who may do what (the gateway's roles)
 

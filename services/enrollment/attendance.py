@@ -1,5 +1,6 @@
-"""Attendance: check-ins, corrections, the live platform's reports, and `absent` for everyone
-left without a record when a session completes. Anomalies are flagged, never dropped.
+"""Attendance: check-ins, corrections, the live platform's reports (which enrol the viewers of
+an open broadcast), and `absent` for everyone left without a record when a session completes.
+Anomalies are flagged, never dropped.
 
 The log (`attendance`) is append-only; `attendance_current` holds each (enrolment, session)'s
 latest entry so that the effective status is one indexed read.
@@ -8,7 +9,7 @@ latest entry so that the effective status is one indexed read.
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import and_, exists, func, insert, literal, select
@@ -18,7 +19,7 @@ from services.kit.errors import DomainError, InvalidInput, RetryLater
 from services.kit.sql import insert_returning, insert_rows, pairs_in, utcnow
 
 from . import completion, domain, events
-from .enrolment import session_or_404, session_times
+from .enrolment import enrol_viewers, session_or_404, session_times
 from .models import (
     AnomalyFlag,
     AttendanceEntry,
@@ -33,11 +34,13 @@ from .models import (
 
 STATUSES = ("present", "online", "leave", "absent")
 
-# Anomaly kinds
+# Anomaly kinds (their labels: contracts.vocabulary.ANOMALY_KINDS)
 OVERLAPPING = "overlapping_sessions"
 OUTSIDE_TIME = "checkin_outside_time"
 NOT_ENROLLED = "online_not_enrolled"
 LATE_REPORT = "online_report_after_deadline"
+NOT_LIVE = "online_session_not_live"
+AFTER_COMPLETION = "online_report_after_completion"
 
 
 # -- writing the log --------------------------------------------------------------------------
@@ -160,7 +163,7 @@ def record_many(db, session_id: str, entries: list[dict], emit, *, source: str,
             result.unchanged += 1
             continue
         current[enrolment.enrollment_id] = status
-        at = entry.get("at") or now
+        at = (entry.get("at") or now).astimezone(UTC)
         rows.append(_log_row(enrolment, training_session, status, source,
                              correction=before is not None, now=now,
                              checked_in_at=at if source == "checkin" else None,
@@ -263,7 +266,10 @@ def _after_changes(db, changes, emit, now) -> None:
 
 def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -> dict:
     """Several `viewer_attended` at once. Every report is kept; a person whose reports for a
-    session add up to 80% of it is `online`; a report for someone not enrolled is flagged."""
+    session add up to 80% of it is `online`. A viewer of an open class's broadcast who was
+    never enrolled in it is enrolled online first (origin `live`) when its audience admits
+    them. Flagged, and credited to no one: a report for a session not broadcast live, one that
+    arrives after the session completed, and one for someone not enrolled (nor admitted)."""
     now = now or utcnow()
     session_ids = {r["session_id"] for r in reports}
     # Batches with the same person's minutes for a session take turns: they may come in two
@@ -279,14 +285,25 @@ def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -
     enrolments = {(e.class_id, e.member_no): e for e in db.execute(
         select(Enrollment.__table__).where(pairs_in(Enrollment.class_id, Enrollment.member_no,
                                                      pairs)))}
+    refusals = {}
+    watchable = {sid for sid, s in sessions.items()
+                 if _viewing_anomaly(s) is None and s.status != "cancelled"}
+    strangers = {(sessions[r["session_id"]].class_id, r["member_no"]) for r in reports
+                 if r["session_id"] in watchable} - set(enrolments)
+    if strangers:
+        enrolled, refusals = enrol_viewers(db, strangers, emit, now)
+        enrolments.update(enrolled)
     orgs = dict(db.execute(select(Member.member_no, Member.org_code).where(
         Member.member_no.in_({r["member_no"] for r in reports}))).all())
 
     rows, touched = [], {}
     for report in reports:
         training_session = sessions[report["session_id"]]
-        enrolment = enrolments.get((training_session.class_id, report["member_no"]))
-        counted = enrolment is not None and enrolment.status in domain.ENROLLED
+        pair = (training_session.class_id, report["member_no"])
+        enrolment = enrolments.get(pair)
+        anomaly = _viewing_anomaly(training_session)
+        counted = anomaly is None and enrolment is not None and \
+            enrolment.status in domain.ENROLLED
         rows.append({"event_id": report.get("event_id"), "session_id": report["session_id"],
                      "member_no": report["member_no"],
                      "enrollment_id": enrolment.enrollment_id if counted else None,
@@ -294,17 +311,29 @@ def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -
                      "received_at": now})
         if counted:
             touched[(report["session_id"], report["member_no"])] = enrolment
-        else:
-            flag(db, NOT_ENROLLED, report["member_no"], now,
-                 org_code=enrolment.org_code if enrolment else orgs.get(report["member_no"]),
-                 class_id=training_session.class_id, session_id=report["session_id"],
-                 watched_minutes=report["watched_minutes"], site=report.get("site"),
-                 enrolment_status=enrolment.status if enrolment else None,
-                 event_id=report.get("event_id"))
+            continue
+        refusal = refusals.get(pair)
+        flag(db, anomaly or NOT_ENROLLED, report["member_no"], now,
+             org_code=enrolment.org_code if enrolment else orgs.get(report["member_no"]),
+             class_id=training_session.class_id, session_id=report["session_id"],
+             watched_minutes=report["watched_minutes"], site=report.get("site"),
+             enrolment_status=enrolment.status if enrolment else None,
+             event_id=report.get("event_id"),
+             **({"rule": refusal.rule, "reason": refusal.reason} if refusal else {}))
     insert_rows(db, ViewingReport.__table__, rows)
     recorded = _online_from_reports(db, sessions, touched, emit, now)
     return {"reports": len(rows), "online": recorded, "flagged": len(rows) - sum(
         1 for r in rows if r["enrollment_id"])}
+
+
+def _viewing_anomaly(training_session: TrainingSession) -> str | None:
+    """What is wrong with any viewing of this session: it was not broadcast live, or it is
+    over (its attendance decided, the absent told; a clerk corrects within the window)."""
+    if not training_session.live:
+        return NOT_LIVE
+    if training_session.status == "completed":
+        return AFTER_COMPLETION
+    return None
 
 
 def _online_from_reports(db, sessions, touched: dict, emit, now) -> int:

@@ -91,6 +91,8 @@ def class_completed(db, data: dict, emit, now: datetime | None = None) -> dict:
     upsert(db, StudyHours.__table__, ledger, ["enrollment_id"])
     release_all(db, klass, "the class completed before a seat came free", emit,
                 statuses=("waitlisted",), now=now)
+    release_all(db, klass, "the class completed before the nomination was reviewed", emit,
+                statuses=("nominated",), now=now)
     return {"class_id": class_id, "decided": len(enrolments), "class_hours": hours,
             "completed": len(by_status["completed"]),
             "incomplete": len(by_status["incomplete"])}

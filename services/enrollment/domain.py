@@ -20,7 +20,7 @@ DEFAULT_COMPLETION_SHARE = "0.8"       # PEIXUN_COMPLETION_SHARE
 CORRECTION_DAYS = 7                    # corrections until 23:59 (Shanghai) of the 7th day after
 CHECKIN_TOLERANCE = timedelta(hours=2)  # a check-in further than this from the session is flagged
 
-ACTIVE = ("confirmed", "waitlisted")                 # holding a place or waiting for one
+ACTIVE = ("nominated", "confirmed", "waitlisted")    # holding a place or waiting for one
 ENROLLED = ("confirmed", "completed", "incomplete")  # took part (attendance applies)
 ATTENDED = ("present", "online")                     # earn the session's hours
 
@@ -133,6 +133,7 @@ class ClassFacts:
     start_date: date
     sector: str | None = None
     category: str | None = None
+    online_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,22 @@ def eligibility_refusal(klass: ClassFacts, person: PersonFacts | None) -> Refusa
     if klass.category is not None and category != klass.category:
         return Refusal("eligibility", f"category {category}; the class is for {klass.category}")
     return None
+
+
+def live_enrolment_refusal(klass: ClassFacts, person: PersonFacts | None) -> Refusal | None:
+    """Why a viewer of the class's broadcast who was never enrolled may not be enrolled online
+    by watching, or None: the class is open online, and its audience admits them as it would
+    a nomination."""
+    if not klass.online_open:
+        return Refusal("online_open", "the class is not open online: its viewers are nominated")
+    if "online" not in modes_offered(klass.delivery):
+        return Refusal("mode", f"the class is {klass.delivery}: it offers no online places")
+    return eligibility_refusal(klass, person)
+
+
+def nomination_status(reviewed: bool, mode: str, offline_confirmed: int, capacity: int) -> str:
+    """A reviewed class keeps the nomination waiting for its organiser; else it is placed."""
+    return "nominated" if reviewed else place(mode, offline_confirmed, capacity)
 
 
 def place(mode: str, offline_confirmed: int, capacity: int) -> str:

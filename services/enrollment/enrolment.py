@@ -1,4 +1,5 @@
-"""Classes and sessions as scheduling tells them; nominations, seats, the waitlist, quotas.
+"""Classes and sessions as scheduling tells them; nominations and their review, seats, the
+waitlist, quotas, and the viewers an open live broadcast enrols.
 
 Every change to a class's places locks the class's row first (PostgreSQL `FOR UPDATE`), so
 that two nominations at once cannot both take the last seat and promotions stay in order.
@@ -10,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from services.kit.errors import DomainError, InvalidInput, NotFound, RetryLater
-from services.kit.sql import aware, utcnow
+from services.kit.sql import aware, pairs_in, utcnow
 
 from . import domain, events
 from .models import Enrollment, Member, Organisation, Quota, TrainingClass, TrainingSession
@@ -41,13 +42,16 @@ def _class_fields(data: dict) -> dict:
         "sector": audience.get("sector"), "module": audience.get("module"),
         "category": audience.get("category"), "offline_capacity": data["offline_capacity"],
         "delivery": data["delivery"], "start_date": data["start_date"],
-        "end_date": data["end_date"],
+        "end_date": data["end_date"], "online_open": data.get("online_open", False),
+        "review_nominations": data.get("review_nominations", False),
+        "sequence": data.get("sequence", 0),
     }
 
 
 def apply_class(db, data: dict, status: str) -> tuple[TrainingClass, bool]:
-    """Create or update the class from a class event. A cancelled or completed class stays so.
-    Returns the class and whether it is new."""
+    """Create or update the class from a class event. The fields of the highest `sequence`
+    seen win: an older change arriving late (another queue) changes none of them. A cancelled
+    or completed class stays so. Returns the class and whether it is new."""
     klass = lock_class(db, data["class_id"])
     fields = _class_fields(data)
     if klass is None:
@@ -56,8 +60,9 @@ def apply_class(db, data: dict, status: str) -> tuple[TrainingClass, bool]:
         db.add(klass)
         db.flush()
         return klass, True
-    for name, value in fields.items():
-        setattr(klass, name, value)
+    if fields["sequence"] >= klass.sequence:
+        for name, value in fields.items():
+            setattr(klass, name, value)
     if klass.status not in TERMINAL:
         klass.status = status
     return klass, False
@@ -68,6 +73,13 @@ def class_published(db, data: dict, emit) -> TrainingClass:
     if klass.status == "published":
         promote(db, klass, emit)   # a larger capacity frees seats for the waitlist
     return klass
+
+
+def class_changed(db, data: dict, emit) -> TrainingClass:
+    """A published class changed (dates, capacity, audience, online_open, review…): as a
+    publication. A larger capacity promotes the waitlist; a smaller one unseats no one
+    (scheduling refuses one below the people seated; `class_places` tells it how many)."""
+    return class_published(db, data, emit)
 
 
 def class_cancelled(db, data: dict, emit) -> TrainingClass:
@@ -148,10 +160,57 @@ def release_all(db, klass: TrainingClass, reason: str, emit, statuses=domain.ACT
     return len(released)
 
 
+def _class_facts(klass: TrainingClass) -> domain.ClassFacts:
+    return domain.ClassFacts(track=klass.track, status=klass.status, delivery=klass.delivery,
+                             start_date=klass.start_date, sector=klass.sector,
+                             category=klass.category, online_open=klass.online_open)
+
+
+def _person_facts(member: Member | None, orgs: dict) -> domain.PersonFacts | None:
+    if member is None:
+        return None
+    secretary_org = orgs.get(member.secretary_of) if member.secretary_of else None
+    return domain.PersonFacts(
+        member_no=member.member_no, active=member.active, joined_on=member.joined_on,
+        employment=member.employment, secretary_of=member.secretary_of,
+        secretary_org_sector=secretary_org.sector if secretary_org else None)
+
+
+def _people(db, member_nos) -> tuple[dict, dict]:
+    """The members by number, and the organisations they sit in or are secretary of."""
+    people = {m.member_no: m for m in db.execute(
+        select(Member).where(Member.member_no.in_(member_nos))).scalars()}
+    orgs = {o.org_code: o for o in db.execute(select(Organisation).where(
+        Organisation.org_code.in_({m.org_code for m in people.values()}
+                                  | {m.secretary_of for m in people.values()
+                                     if m.secretary_of}))).scalars()}
+    return people, orgs
+
+
+def _seat_person(enrolment: Enrollment, member: Member, org: Organisation,
+                 klass: TrainingClass) -> None:
+    """Where the person sits and what they are, as of now: figures count them there for good."""
+    enrolment.org_code, enrolment.committee_code = member.org_code, org.committee_code
+    enrolment.sector = org.sector
+    enrolment.category = domain.member_category(member.joined_on, member.employment,
+                                                klass.start_date)
+
+
+def _nominations_used(db, class_id: str) -> dict:
+    """Per committee, its nominations holding or awaiting a place (waiting review included);
+    people enrolled by watching the open broadcast were nominated by no one."""
+    return dict(db.execute(
+        select(Enrollment.committee_code, func.count()).where(
+            Enrollment.class_id == class_id, Enrollment.status.in_(domain.ACTIVE),
+            Enrollment.origin == "nomination")
+        .group_by(Enrollment.committee_code)).all())
+
+
 def nominate(db, class_id: str, member_nos: list[str], emit, by_org_code: str | None = None,
              mode: str | None = None, now: datetime | None = None) -> dict:
     """A committee (or the district) nominates people into a class. Each one is enrolled
-    (confirmed or waitlisted) or refused with a reason; one refusal does not stop the rest."""
+    (confirmed or waitlisted; `nominated`, waiting for the organiser, in a reviewed class) or
+    refused with a reason; one refusal does not stop the rest."""
     now = now or utcnow()
     klass = lock_class(db, class_id)
     if klass is None:
@@ -162,24 +221,14 @@ def nominate(db, class_id: str, member_nos: list[str], emit, by_org_code: str | 
         if scope is None:
             raise NotFound(f"no organisation {by_org_code}", entity="organisation")
 
-    people = {m.member_no: m for m in db.execute(
-        select(Member).where(Member.member_no.in_(member_nos))).scalars()}
-    orgs = {o.org_code: o for o in db.execute(select(Organisation).where(
-        Organisation.org_code.in_({m.org_code for m in people.values()}
-                                  | {m.secretary_of for m in people.values()
-                                     if m.secretary_of}))).scalars()}
+    people, orgs = _people(db, member_nos)
     existing = {e.member_no: e for e in db.execute(select(Enrollment).where(
         Enrollment.class_id == class_id, Enrollment.member_no.in_(member_nos))).scalars()}
     quotas = dict(db.execute(select(Quota.committee_code, Quota.seats)
                              .where(Quota.class_id == class_id)).all())
-    used = dict(db.execute(
-        select(Enrollment.committee_code, func.count()).where(
-            Enrollment.class_id == class_id, Enrollment.status.in_(domain.ACTIVE))
-        .group_by(Enrollment.committee_code)).all())
+    used = _nominations_used(db, class_id)
     taken = offline_confirmed(db, class_id)
-    facts = domain.ClassFacts(track=klass.track, status=klass.status, delivery=klass.delivery,
-                              start_date=klass.start_date, sector=klass.sector,
-                              category=klass.category)
+    facts = _class_facts(klass)
     chosen = domain.choose_mode(klass.delivery, mode)
 
     enrolled, refused, named = [], [], set()
@@ -192,17 +241,16 @@ def nominate(db, class_id: str, member_nos: list[str], emit, by_org_code: str | 
             refused.append({"member_no": member_no, "rule": refusal.rule,
                             "reason": refusal.reason})
             continue
-        status = domain.place(chosen, taken, klass.offline_capacity)
+        status = domain.nomination_status(klass.review_nominations, chosen, taken,
+                                          klass.offline_capacity)
         enrolment = existing.get(member_no)
         if enrolment is None:
             enrolment = Enrollment(enrollment_id=str(uuid.uuid4()), class_id=class_id,
                                    member_no=member_no, created_at=now)
             db.add(enrolment)
-        enrolment.org_code, enrolment.committee_code = member.org_code, org.committee_code
-        enrolment.sector = org.sector
-        enrolment.category = domain.member_category(member.joined_on, member.employment,
-                                                    klass.start_date)
+        _seat_person(enrolment, member, org, klass)
         enrolment.mode, enrolment.status, enrolment.reason = chosen, status, None
+        enrolment.origin = "nomination"
         enrolment.queue_no, enrolment.nominated_by = klass.next_queue_no, by_org_code
         enrolment.updated_at = now
         klass.next_queue_no += 1
@@ -220,14 +268,7 @@ def _refusal(facts, member, org, orgs, named, existing, scope, chosen, quotas, u
         return domain.Refusal("duplicate", "named twice in this nomination")
     if isinstance(chosen, domain.Refusal):
         return chosen
-    person = None
-    if member is not None:
-        secretary_org = orgs.get(member.secretary_of) if member.secretary_of else None
-        person = domain.PersonFacts(
-            member_no=member.member_no, active=member.active, joined_on=member.joined_on,
-            employment=member.employment, secretary_of=member.secretary_of,
-            secretary_org_sector=secretary_org.sector if secretary_org else None)
-    refusal = domain.eligibility_refusal(facts, person)
+    refusal = domain.eligibility_refusal(facts, _person_facts(member, orgs))
     if refusal is not None:
         return refusal
     if org is None:
@@ -237,7 +278,7 @@ def _refusal(facts, member, org, orgs, named, existing, scope, chosen, quotas, u
         return domain.Refusal("scope", f"not under {scope.org_code}: a committee nominates its "
                                        "own people")
     before = existing.get(member.member_no)
-    if before is not None and before.status not in ("withdrawn", "released"):
+    if before is not None and before.status not in ("withdrawn", "released", "rejected"):
         return domain.Refusal("one_enrolment", f"already enrolled in this class ({before.status})")
     return domain.quota_refusal(quotas.get(org.committee_code),
                                 used.get(org.committee_code, 0), org.committee_code)
@@ -251,8 +292,8 @@ def withdraw(db, enrollment_id: str, emit, reason: str | None = None,
     klass = lock_class(db, enrolment.class_id)
     db.refresh(enrolment)
     if enrolment.status not in domain.ACTIVE:
-        raise DomainError(f"the enrolment is {enrolment.status}; only a confirmed or "
-                          "waitlisted one can be withdrawn", rule="withdraw")
+        raise DomainError(f"the enrolment is {enrolment.status}; only a nominated, confirmed "
+                          "or waitlisted one can be withdrawn", rule="withdraw")
     held_seat = enrolment.status == "confirmed" and enrolment.mode == "offline"
     enrolment.status, enrolment.reason, enrolment.updated_at = "withdrawn", reason, now
     emit("enrollment_withdrawn", events.enrollment_data(enrolment))
@@ -260,6 +301,99 @@ def withdraw(db, enrollment_id: str, emit, reason: str | None = None,
     if held_seat and klass.status == "published":
         promote(db, klass, emit, now)
     return enrolment
+
+
+def _waiting_nomination(db, enrollment_id: str, decision: str):
+    """The nomination and its class, locked; only a nomination waiting for review is decided."""
+    enrolment = get_enrolment(db, enrollment_id)
+    klass = lock_class(db, enrolment.class_id)
+    db.refresh(enrolment)
+    if enrolment.status != "nominated":
+        raise DomainError(f"the enrolment is {enrolment.status}; only a nomination waiting "
+                          f"for review can be {decision}", rule="review")
+    return enrolment, klass
+
+
+def accept(db, enrollment_id: str, emit, by: str | None = None,
+           now: datetime | None = None) -> Enrollment:
+    """The organiser accepts a waiting nomination: an offline seat while one is free, else the
+    end of the waitlist (first accepted, first promoted); an online place is never capped."""
+    now = now or utcnow()
+    enrolment, klass = _waiting_nomination(db, enrollment_id, "accepted")
+    if klass.status != "published":
+        raise DomainError(f"the class is {klass.status}; only a published class takes "
+                          "enrolments", rule="class_status")
+    status = domain.place(enrolment.mode, offline_confirmed(db, klass.class_id),
+                          klass.offline_capacity)
+    enrolment.status, enrolment.reason, enrolment.updated_at = status, None, now
+    enrolment.queue_no, enrolment.reviewed_by = klass.next_queue_no, by
+    klass.next_queue_no += 1
+    emit(events.enrollment_event_type(status), events.enrollment_data(enrolment))
+    db.flush()
+    return enrolment
+
+
+def reject(db, enrollment_id: str, reason: str, emit, by: str | None = None,
+           now: datetime | None = None) -> Enrollment:
+    """The organiser turns a waiting nomination down, saying why."""
+    now = now or utcnow()
+    if not reason or not reason.strip():
+        raise InvalidInput("a rejection says why", errors={"reason": ["required"]})
+    enrolment, _klass = _waiting_nomination(db, enrollment_id, "rejected")
+    enrolment.status, enrolment.reason, enrolment.updated_at = "rejected", reason.strip(), now
+    enrolment.reviewed_by = by
+    emit("enrollment_rejected", events.enrollment_data(enrolment))
+    db.flush()
+    return enrolment
+
+
+def enrol_viewers(db, pairs, emit, now: datetime | None = None) -> tuple[dict, dict]:
+    """Viewers of a live broadcast who have no enrolment in its class, as (class_id,
+    member_no): each one the class is open to (online_open, and its audience admits them as it
+    would a nomination) is enrolled online, origin `live`, confirmed. Answers the enrolments
+    by pair (one made meanwhile by another batch included) and the refusal of each other pair.
+    """
+    now = now or utcnow()
+    pairs = sorted(set(pairs))
+    classes = {k.class_id: k for k in db.execute(select(TrainingClass).where(
+        TrainingClass.class_id.in_({c for c, _ in pairs}))).scalars()}
+    refusals = {(c, m): domain.live_enrolment_refusal(_class_facts(classes[c]), None)
+                for c, m in pairs if not classes[c].online_open}
+    wanted = [pair for pair in pairs if pair not in refusals]
+    if not wanted:
+        return {}, refusals
+    for class_id in sorted({c for c, _ in wanted}):   # in one order: batches never deadlock
+        lock_class(db, class_id)
+    existing = {(e.class_id, e.member_no): e for e in db.execute(
+        select(Enrollment).where(pairs_in(Enrollment.class_id, Enrollment.member_no, wanted))
+        .execution_options(populate_existing=True)).scalars()}
+    people, orgs = _people(db, {m for _, m in wanted})
+    enrolled = {}
+    for class_id, member_no in wanted:
+        if (class_id, member_no) in existing:
+            enrolled[(class_id, member_no)] = existing[(class_id, member_no)]
+            continue
+        klass, member = classes[class_id], people.get(member_no)
+        org = orgs.get(member.org_code) if member else None
+        refusal = domain.live_enrolment_refusal(_class_facts(klass),
+                                                _person_facts(member, orgs))
+        if refusal is None and org is None:
+            refusal = domain.Refusal("member", f"the member's organisation {member.org_code} "
+                                               "is not known")
+        if refusal is not None:
+            refusals[(class_id, member_no)] = refusal
+            continue
+        enrolment = Enrollment(enrollment_id=str(uuid.uuid4()), class_id=class_id,
+                               member_no=member_no, mode="online", status="confirmed",
+                               origin="live", queue_no=klass.next_queue_no, nominated_by=None,
+                               reason=None, created_at=now, updated_at=now)
+        _seat_person(enrolment, member, org, klass)
+        klass.next_queue_no += 1
+        db.add(enrolment)
+        emit("enrollment_confirmed", events.enrollment_data(enrolment))
+        enrolled[(class_id, member_no)] = enrolment
+    db.flush()
+    return enrolled, refusals
 
 
 def get_enrolment(db, enrollment_id: str) -> Enrollment:
@@ -293,10 +427,7 @@ def set_quota(db, class_id: str, committee_code: str, seats: int | None) -> dict
 
 
 def quotas(db, class_id: str) -> list[dict]:
-    used = dict(db.execute(
-        select(Enrollment.committee_code, func.count()).where(
-            Enrollment.class_id == class_id, Enrollment.status.in_(domain.ACTIVE))
-        .group_by(Enrollment.committee_code)).all())
+    used = _nominations_used(db, class_id)
     return [{"committee_code": q.committee_code, "seats": q.seats,
              "used": used.get(q.committee_code, 0)}
             for q in db.execute(select(Quota).where(Quota.class_id == class_id)
@@ -314,9 +445,20 @@ def places(db, klass: TrainingClass) -> dict:
         "offline_free": max(klass.offline_capacity - offline, 0),
         "online_confirmed": counts.get(("online", "confirmed"), 0),
         "waitlisted": sum(n for (_m, s), n in counts.items() if s == "waitlisted"),
+        "nominated": sum(n for (_m, s), n in counts.items() if s == "nominated"),
         "completed": sum(n for (_m, s), n in counts.items() if s == "completed"),
         "incomplete": sum(n for (_m, s), n in counts.items() if s == "incomplete"),
     }
+
+
+def class_places(db, class_id: str) -> dict:
+    """What scheduling asks before it changes a class's capacity: the people seated, waiting
+    and awaiting review. A class this service has not heard of yet has no one."""
+    klass = db.get(TrainingClass, class_id)
+    if klass is None:
+        return {"class_id": class_id, "known": False, "offline_confirmed": 0, "waitlisted": 0,
+                "nominated": 0}
+    return {"class_id": class_id, "known": True, **places(db, klass)}
 
 
 def list_enrolments(db, class_id: str, status: str | None, within_path: str | None,

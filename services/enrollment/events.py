@@ -2,7 +2,8 @@
 use case raises them (many at once: a completed session can emit a thousand records, which go
 to the outbox's `add_many`).
 
-Names of people never go into an event (DESIGN §2: no more personal data than reports need).
+Of a person, an event carries where they sit, what they are and their name for the records
+(DESIGN §2: no more personal data than the reports need).
 """
 
 SOURCE = "enrollment"
@@ -30,12 +31,13 @@ def enrollment_data(enrollment, **changes) -> dict:
         "member_no": enrollment.member_no, "org_code": enrollment.org_code,
         "committee_code": enrollment.committee_code, "sector": enrollment.sector,
         "category": enrollment.category, "mode": enrollment.mode, "status": enrollment.status,
-        "reason": enrollment.reason, **changes,
+        "reason": enrollment.reason, "origin": enrollment.origin, **changes,
     }
 
 
 def enrollment_event_type(status: str) -> str:
-    return {"confirmed": "enrollment_confirmed", "waitlisted": "enrollment_waitlisted"}.get(
+    return {"nominated": "enrollment_nominated", "confirmed": "enrollment_confirmed",
+            "waitlisted": "enrollment_waitlisted", "rejected": "enrollment_rejected"}.get(
         status, "enrollment_withdrawn")
 
 
@@ -67,11 +69,21 @@ def organisation_data(org) -> dict:
     }
 
 
-def person_data(member_no: str, org_code: str | None, committee_code: str | None,
-                joined_on, employment: str | None, secretary_of: str | None,
-                active: bool) -> dict:
+def person_data(member_no: str, name: str | None, org_code: str | None,
+                committee_code: str | None, joined_on, employment: str | None,
+                secretary_of: str | None, active: bool) -> dict:
     return {
-        "member_no": member_no, "org_code": org_code, "committee_code": committee_code,
+        "member_no": member_no, "name": name, "org_code": org_code,
+        "committee_code": committee_code,
         "joined_on": joined_on, "employment": employment, "secretary_of": secretary_of,
         "active": active,
+    }
+
+
+def study_hours_data(entry) -> dict:
+    """An entry of study hours from elsewhere, or its withdrawal."""
+    return {
+        "entry_id": entry.entry_id, "member_no": entry.member_no, "year": entry.year,
+        "hours": entry.hours, "source": entry.source, "title": entry.title, "on": entry.on,
+        "withdrawn": entry.withdrawn_at is not None,
     }

@@ -68,8 +68,9 @@ WITH incoming AS MATERIALIZED ({incoming}
 ), changed AS MATERIALIZED (
   SELECT a.* FROM after a
   WHERE NOT a.known
-     OR (a.was_org_code, a.was_joined_on, a.was_employment, a.was_secretary_of, a.was_active)
-        IS DISTINCT FROM (a.org_code, a.joined_on, a.employment, a.secretary_of, true)
+     OR (a.was_name, a.was_org_code, a.was_joined_on, a.was_employment, a.was_secretary_of,
+         a.was_active)
+        IS DISTINCT FROM (a.name, a.org_code, a.joined_on, a.employment, a.secretary_of, true)
 ), sent AS (
   -- A page of events per outbox row (kit.outbox.page_rows): their envelopes one per line, in
   -- the file's order, ids counting up with it (the row's place in the chunk).
@@ -143,8 +144,8 @@ UPSERT = upsert_sql(schema_for(events.SOURCE, PERSON_CHANGED, 1))
 def write(session, good: KeptMembers, speaks_for_secretaries: bool, now: datetime
           ) -> tuple[int, list[tuple[str, str | None, str | None]]]:
     """Upsert the validated rows (importers.check_members); person_changed for each member
-    whose organisation, join date, employment, secretary post or activity changed (or who is
-    new). Answers how many changed, and (member_no, secretary_of, secretary_of before) for
+    whose name, organisation, join date, employment, secretary post or activity changed (or
+    who is new). Answers how many changed, and (member_no, secretary_of, secretary_of before) for
     each whose secretary post changed."""
     session.flush()
     cursor = session.connection().connection.dbapi_connection.cursor()

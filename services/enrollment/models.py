@@ -5,6 +5,8 @@ Personal data is kept to what nomination and the reports need: a member's number
 organisation, join date and employment. Nothing else about a person is stored.
 """
 
+from datetime import UTC
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
@@ -23,6 +26,24 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 Position = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Instant(TypeDecorator):
+    """A moment, stored in UTC and read back in UTC on either database. SQLite keeps a
+    datetime's wall-clock digits and drops its offset: 15:05+08:00 came back as 15:05+00:00."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -47,7 +68,7 @@ class Organisation(Base):
     committee_code: Mapped[str | None] = mapped_column(String(64), index=True)
     path: Mapped[str] = mapped_column(Text)
     depth: Mapped[int] = mapped_column(Integer)
-    updated_at = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at = mapped_column(Instant(), nullable=False)
 
 
 class Member(Base):
@@ -66,7 +87,7 @@ class Member(Base):
     secretary_of: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # When the registry (or an import) said this: an older registry event never overwrites it.
-    source_at = mapped_column(DateTime(timezone=True), nullable=False)
+    source_at = mapped_column(Instant(), nullable=False)
 
 
 class TrainingClass(Base):
@@ -89,7 +110,11 @@ class TrainingClass(Base):
     end_date = mapped_column(Date, nullable=False)
     status: Mapped[str] = mapped_column(String(20))
     next_queue_no: Mapped[int] = mapped_column(Integer, default=1)
-    completed_at = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at = mapped_column(Instant(), nullable=True)
+    # Open online to everyone its audience admits; nominations wait for the organiser.
+    online_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_nominations: Mapped[bool] = mapped_column(Boolean, default=False)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)   # of the newest change seen
 
 
 class TrainingSession(Base):
@@ -97,8 +122,8 @@ class TrainingSession(Base):
 
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     class_id: Mapped[str] = mapped_column(String(36), index=True)
-    starts_at = mapped_column(DateTime(timezone=True), nullable=False)
-    ends_at = mapped_column(DateTime(timezone=True), nullable=False)
+    starts_at = mapped_column(Instant(), nullable=False)
+    ends_at = mapped_column(Instant(), nullable=False)
     hours: Mapped[float] = mapped_column(Float)
     live: Mapped[bool] = mapped_column(Boolean)
     sequence: Mapped[int] = mapped_column(Integer)
@@ -136,9 +161,11 @@ class Enrollment(Base):
     status: Mapped[str] = mapped_column(String(20))
     queue_no: Mapped[int] = mapped_column(Integer)   # first come, first promoted
     nominated_by: Mapped[str | None] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(20), default="nomination")   # or live
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))   # who accepted or rejected
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at = mapped_column(DateTime(timezone=True), nullable=False)
-    updated_at = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at = mapped_column(Instant(), nullable=False)
+    updated_at = mapped_column(Instant(), nullable=False)
 
 
 class AttendanceEntry(Base):
@@ -156,9 +183,9 @@ class AttendanceEntry(Base):
     hours_earned: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(20))    # checkin, live, completion, correction
     correction: Mapped[bool] = mapped_column(Boolean)
-    checked_in_at = mapped_column(DateTime(timezone=True), nullable=True)
+    checked_in_at = mapped_column(Instant(), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text)
-    recorded_at = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_at = mapped_column(Instant(), nullable=False)
 
 
 class CurrentAttendance(Base):
@@ -191,7 +218,7 @@ class ViewingReport(Base):
     enrollment_id: Mapped[str | None] = mapped_column(String(36))
     watched_minutes: Mapped[float] = mapped_column(Float)
     site: Mapped[str | None] = mapped_column(String(200))
-    received_at = mapped_column(DateTime(timezone=True), nullable=False)
+    received_at = mapped_column(Instant(), nullable=False)
 
 
 class AnomalyFlag(Base):
@@ -204,7 +231,7 @@ class AnomalyFlag(Base):
     class_id: Mapped[str | None] = mapped_column(String(36), index=True)
     session_id: Mapped[str | None] = mapped_column(String(36), index=True)
     detail = mapped_column(JSON, nullable=False)
-    created_at = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at = mapped_column(Instant(), nullable=False)
 
 
 class StudyHours(Base):
@@ -218,4 +245,24 @@ class StudyHours(Base):
     year: Mapped[int] = mapped_column(Integer)
     class_id: Mapped[str] = mapped_column(String(36))
     hours: Mapped[float] = mapped_column(Float)
-    credited_at = mapped_column(DateTime(timezone=True), nullable=False)
+    credited_at = mapped_column(Instant(), nullable=False)
+
+
+class StudyHourEntry(Base):
+    """Study hours earned outside this system's classes (其他学时), one line per entry. A
+    withdrawn entry is kept, marked, and counts no more."""
+
+    __tablename__ = "study_hour_entries"
+    __table_args__ = (Index("ix_study_hour_entries_member_year", "member_no", "year"),)
+
+    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    member_no: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    on = mapped_column("studied_on", Date, nullable=False)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    recorded_at = mapped_column(Instant(), nullable=False)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(100))
+    withdrawn_at = mapped_column(Instant(), nullable=True)

@@ -14,6 +14,7 @@ from services.kit.rpc import rpc
 from services.kit.validation import load
 
 from . import attendance, completion, enrolment, tree, views
+from . import study_hours as other_hours
 from .events import Emitter
 from .models import Organisation
 
@@ -59,6 +60,11 @@ class EnrollmentService(PublishingService):
     def on_class_published(self, event):
         with self.emitting() as emit:
             enrolment.class_published(self.db, event.data, emit)
+
+    @event_handler("scheduling", "class_changed")
+    def on_class_changed(self, event):
+        with self.emitting() as emit:
+            enrolment.class_changed(self.db, event.data, emit)
 
     @event_handler("scheduling", "class_cancelled")
     def on_class_cancelled(self, event):
@@ -185,6 +191,12 @@ class EnrollmentService(PublishingService):
         return views.class_view(klass, enrolment.places(self.db, klass))
 
     @rpc
+    def class_places(self, class_id: str) -> dict:
+        """`{"class_id", "known", "offline_confirmed", "waitlisted", "nominated", …}`: the
+        people seated, waiting and awaiting review (none for a class not heard of yet)."""
+        return enrolment.class_places(self.db, class_id)
+
+    @rpc
     def get_session(self, session_id: str) -> dict:
         return views.session_view(enrolment.session_or_404(self.db, session_id))
 
@@ -215,6 +227,23 @@ class EnrollmentService(PublishingService):
         with self.emitting() as emit:
             withdrawn = enrolment.withdraw(self.db, enrollment_id, emit, data["reason"])
         return views.enrolment_view(withdrawn)
+
+    @rpc
+    def accept_nomination(self, enrollment_id: str, by: str | None = None) -> dict:
+        """A nomination waiting for review gets a seat, a place on the waitlist or online;
+        `by` names who accepted it."""
+        with self.emitting() as emit:
+            accepted = enrolment.accept(self.db, enrollment_id, emit, by=by)
+        return views.enrolment_view(accepted)
+
+    @rpc
+    def reject_nomination(self, enrollment_id: str, payload: dict,
+                          by: str | None = None) -> dict:
+        """`{"reason": …}` (required): a nomination waiting for review is turned down."""
+        data = load(schemas.RejectionIn(), payload)
+        with self.emitting() as emit:
+            rejected = enrolment.reject(self.db, enrollment_id, data["reason"], emit, by=by)
+        return views.enrolment_view(rejected)
 
     @rpc
     def get_enrolment(self, enrollment_id: str) -> dict:
@@ -294,8 +323,33 @@ class EnrollmentService(PublishingService):
 
     @rpc
     def study_hours(self, member_no: str, year: int | None = None) -> dict:
-        tree.get_member(self.db, member_no)
-        return completion.ledger(self.db, member_no, year)
+        """A person's study hours by year: 集中培训学时, 其他学时 and 合计 against their
+        role's quota, with the class lines and the entries from elsewhere."""
+        return other_hours.summary(self.db, member_no, year)
+
+    @rpc
+    def record_study_hours(self, member_no: str, payload: dict, by: str | None = None) -> dict:
+        """`{"year", "hours", "source", "title", "on"}`: study hours from elsewhere → the
+        entry, `created` false when the very same entry was recorded already."""
+        data = load(schemas.StudyHoursIn(), payload)
+        with self.emitting() as emit:
+            entry, created = other_hours.record(self.db, member_no, data, emit, by=by)
+        return {**other_hours.entry_view(entry), "created": created}
+
+    @rpc
+    def withdraw_study_hours(self, member_no: str, entry_id: str, by: str | None = None
+                             ) -> dict:
+        with self.emitting() as emit:
+            entry = other_hours.withdraw(self.db, member_no, entry_id, emit, by=by)
+        return other_hours.entry_view(entry)
+
+    @rpc
+    def import_study_hours(self, rows: list, by: str | None = None) -> dict:
+        """A chunk of study-hour file rows: `{"row": N, "member_no", "year", "hours",
+        "source", "title", "on"}` (text) → `{"kept", "bad": [{"row", "field", "reason"}],
+        "changed"}`."""
+        with self.emitting() as emit:
+            return other_hours.import_entries(self.db, _rows(rows), emit, by=by)
 
 
 def _rows(rows) -> list[dict]:

@@ -1,7 +1,8 @@
 """Organisations and members: the tree, imports, registry changes, and who sits where.
 
 Every change that reporting cares about is emitted once as organisation_changed or
-person_changed (never a name of a person); a re-import that changes nothing emits nothing.
+person_changed (a person's name included: records name people); a re-import that changes
+nothing emits nothing.
 """
 
 from datetime import date, datetime
@@ -17,7 +18,8 @@ from services.kit.sql import aware, upsert, utcnow
 from . import domain, events, importers, member_writes
 from .models import Member, Organisation
 
-PERSON_FIELDS = ("org_code", "joined_on", "employment", "secretary_of", "active")
+# What person_changed tells of a member: a change to any of these is told.
+PERSON_FIELDS = ("name", "org_code", "joined_on", "employment", "secretary_of", "active")
 
 
 # -- reading the tree -------------------------------------------------------------------------
@@ -118,12 +120,14 @@ def _emit_people_of(db, org_codes: list[str], emit) -> None:
         members = db.execute(select(Member).where(
             Member.org_code.in_(org_codes[start:start + 1000]))).scalars()
         for m in members:
-            emit("person_changed", _person(m.member_no, m.org_code, committees, m.joined_on,
-                                           m.employment, m.secretary_of, m.active))
+            emit("person_changed", _person(m.member_no, m.name, m.org_code, committees,
+                                           m.joined_on, m.employment, m.secretary_of,
+                                           m.active))
 
 
-def _person(member_no, org_code, committees, joined_on, employment, secretary_of, active):
-    return events.person_data(member_no, org_code, committees.get(org_code), joined_on,
+def _person(member_no, name, org_code, committees, joined_on, employment, secretary_of,
+            active):
+    return events.person_data(member_no, name, org_code, committees.get(org_code), joined_on,
                               employment, secretary_of, active)
 
 
@@ -185,8 +189,8 @@ def _write_members(db, good, committees, speaks, now, emit):
                 moves.append((r["member_no"], secretary_of, was))
     upsert(db, Member.__table__, writes, ["member_no"])
     for after in changed:
-        emit("person_changed", _person(after["member_no"], after["org_code"], committees,
-                                       after["joined_on"], after["employment"],
+        emit("person_changed", _person(after["member_no"], after["name"], after["org_code"],
+                                       committees, after["joined_on"], after["employment"],
                                        after["secretary_of"], True))
     return len(changed), moves
 
@@ -204,7 +208,7 @@ def _check_person_values(db, good, committees, speaks) -> None:
                 Member.member_no.in_(good.member_no[start:start + 5000]))).scalars())
     org_codes = set(good.org_code)
     check_values(schema_for(events.SOURCE, "person_changed", 1), {
-        "member_no": set(good.member_no), "org_code": org_codes,
+        "member_no": set(good.member_no), "name": set(good.name), "org_code": org_codes,
         "committee_code": {committees.get(code) for code in org_codes},
         "joined_on": set(good.joined_on),   # dates: PostgreSQL writes them as YYYY-MM-DD
         "employment": set(good.employment), "secretary_of": secretaries, "active": {True}})
@@ -221,11 +225,12 @@ def _move_secretaries(db, now_: dict[str, str], gone: dict[str, str], committees
         update(m).where(m.c.secretary_of.in_(list(now_)),
                         m.c.member_no.not_in(list(now_.values())))
         .values(secretary_of=None)
-        .returning(m.c.member_no, m.c.org_code, m.c.joined_on, m.c.employment, m.c.active)
+        .returning(m.c.member_no, m.c.name, m.c.org_code, m.c.joined_on, m.c.employment,
+                   m.c.active)
     ).all()
     for d in displaced:
-        emit("person_changed", _person(d.member_no, d.org_code, committees, d.joined_on,
-                                       d.employment, None, d.active))
+        emit("person_changed", _person(d.member_no, d.name, d.org_code, committees,
+                                       d.joined_on, d.employment, None, d.active))
     o = Organisation.__table__
     changed, moment = [], utcnow()
     codes = list(set(now_) | set(gone))
@@ -315,7 +320,7 @@ def _set_secretary(db, org_code: str, member_no: str | None, emit) -> None:
 def _emit_person(db, member: Member, emit) -> None:
     org = db.get(Organisation, member.org_code)
     emit("person_changed", events.person_data(
-        member.member_no, member.org_code, org.committee_code if org else None,
+        member.member_no, member.name, member.org_code, org.committee_code if org else None,
         member.joined_on, member.employment, member.secretary_of, member.active))
 
 

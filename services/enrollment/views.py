@@ -1,12 +1,16 @@
-"""How enrollment's things look over RPC: plain JSON-able dicts, dates as ISO strings."""
+"""How enrollment's things look over RPC: plain JSON-able dicts, dates as ISO strings and
+moments in UTC (whatever offset they came with, on either database)."""
 
+from datetime import UTC
+
+from services.contracts.vocabulary import ANOMALY_KINDS, label
 from services.kit.sql import aware
 
 
 def _iso(value):
     if value is None:
         return None
-    value = aware(value) if hasattr(value, "hour") else value
+    value = aware(value).astimezone(UTC) if hasattr(value, "hour") else value
     return value.isoformat()
 
 
@@ -34,7 +38,9 @@ def enrolment_view(enrolment, name: str | None = None) -> dict:
             "committee_code": enrolment.committee_code, "sector": enrolment.sector,
             "category": enrolment.category, "mode": enrolment.mode,
             "status": enrolment.status, "queue_no": enrolment.queue_no,
-            "nominated_by": enrolment.nominated_by, "reason": enrolment.reason,
+            "nominated_by": enrolment.nominated_by, "origin": enrolment.origin,
+            "reviewed_by": enrolment.reviewed_by,
+            "reason": enrolment.reason,
             "created_at": _iso(enrolment.created_at), "updated_at": _iso(enrolment.updated_at)}
     if name is not None:
         view["name"] = name
@@ -48,7 +54,8 @@ def class_view(klass, places: dict | None = None) -> dict:
                                                "category": klass.category},
             "offline_capacity": klass.offline_capacity, "delivery": klass.delivery,
             "start_date": _iso(klass.start_date), "end_date": _iso(klass.end_date),
-            "status": klass.status}
+            "online_open": klass.online_open, "review_nominations": klass.review_nominations,
+            "sequence": klass.sequence, "status": klass.status}
     if places is not None:
         view["places"] = places
     return view
@@ -70,7 +77,8 @@ def entry_view(entry) -> dict:
 
 
 def flag_view(flag) -> dict:
-    return {"flag_id": flag.flag_id, "kind": flag.kind, "member_no": flag.member_no,
+    return {"flag_id": flag.flag_id, "kind": flag.kind,
+            "label": label(ANOMALY_KINDS, flag.kind), "member_no": flag.member_no,
             "org_code": flag.org_code, "class_id": flag.class_id,
             "session_id": flag.session_id, "detail": flag.detail,
             "created_at": _iso(flag.created_at)}

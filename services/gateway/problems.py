@@ -33,8 +33,11 @@ def problem(status: int, detail: str, errors: dict | None = None, **extra) -> Re
 
 def from_exception(exc: BaseException) -> Response:
     if isinstance(exc, DomainError):
-        return problem(exc.status, exc.message, _flatten(exc.errors),
-                       rule=exc.info.get("rule"))
+        response = problem(exc.status, exc.message, _flatten(exc.errors),
+                           rule=exc.info.get("rule"))
+        if exc.info.get("retry_after") is not None:   # not yet possible: ask again then
+            response.headers["Retry-After"] = str(exc.info["retry_after"])
+        return response
     if isinstance(exc, HTTPException):
         return problem(exc.code or 500, exc.description or exc.name)
     if isinstance(exc, BadRequest):

@@ -50,6 +50,12 @@ class Rebuilding(DomainError):
     status = 503
 
 
+class Unavailable(DomainError):
+    """A service the answer depends on did not answer in time: nothing changed; ask again."""
+
+    status = 503
+
+
 class Tampered(DomainError):
     """Stored bytes (a report file, a filed version) no longer match the sha256 kept for them."""
 

@@ -18,11 +18,12 @@ from .errors import (
     RetryLater,
     Tampered,
     Unauthorized,
+    Unavailable,
 )
 
 # Domain errors cross RPC as themselves (with their field errors), not as a bare RemoteError.
 for _error in (DomainError, NotFound, InvalidInput, Forbidden, Unauthorized, Rebuilding,
-               Tampered):
+               Tampered, Unavailable):
     deserialize_to_instance(_error)
 
 

@@ -15,6 +15,7 @@ from services.contracts.vocabulary import (  # noqa: F401 - re-exported for the 
     COMPLETION,
     DELIVERIES,
     ENROLLMENT_MODES,
+    ENROLLMENT_ORIGINS,
     ENROLLMENT_STATUSES,
     FILING_KINDS,
     FILING_STATES,
@@ -23,9 +24,12 @@ from services.contracts.vocabulary import (  # noqa: F401 - re-exported for the 
     NO_SECTOR,
     PERSON_ROLES,
     REPORTS,
+    RUN_BY,
     SECTORS,
     SESSION_KINDS,
     SESSION_STATUSES,
+    STUDY_HOUR_PARTS,
+    STUDY_HOUR_SOURCES,
     TRACKS,
     label,
     yes_no,
@@ -131,6 +135,9 @@ class OrgTree:
         org = self.get(code)
         return org is not None and (org.parent_code is None or org.parent_code not in self.orgs)
 
+    def roots(self) -> list[str]:
+        return sorted(code for code in self.orgs if self.is_root(code))
+
     def ancestors(self, code: str) -> list[str]:
         """From the organisation itself up to its root (a cycle stops the walk)."""
         chain, seen = [], set()
@@ -171,6 +178,12 @@ class OrgTree:
         """member_no -> the organisation they are the current secretary of."""
         return {o.secretary_member_no: o.org_code for o in self.orgs.values()
                 if o.secretary_member_no}
+
+
+def run_by(tree: OrgTree, program_organiser: str | None) -> str:
+    """A program organised by the district root is district-run; any other is a unit's own
+    (各单位参照区级层面做法), whose target never adds to the district's."""
+    return "district" if program_organiser and tree.is_root(program_organiser) else "unit"
 
 
 class Scope:
@@ -274,16 +287,23 @@ def check_may_review(parent_code: str | None, acting_org: str | None, reviewed: 
 
 @dataclass(frozen=True)
 class FilingState:
-    state: str            # due | not_due | overdue | filed | acknowledged | returned
+    state: str            # due | not_due | overdue | filed | acknowledged | returned | changed
     late: bool            # the first version came after the deadline
     overdue: bool         # listed as overdue: missing past the deadline, late, or returned
     reason: str | None    # why it is overdue, in Chinese
 
 
+def changed_since_filed(filed_sequence: int | None, class_sequence: int | None) -> bool:
+    """Did the class change (class_changed) after this version was built? A version filed
+    before sequences were kept was filed before any change."""
+    return (class_sequence or 0) > (filed_sequence or 0)
+
+
 def filing_state(deadline: date | None, versions: list[tuple[datetime, str | None]],
-                 as_of: date) -> FilingState:
+                 as_of: date, changed: bool = False) -> FilingState:
     """`versions`: (filed_at, review action or None) in version order. A record is not due until
-    the class completes (deadline None)."""
+    the class completes (deadline None). `changed`: the class changed after the latest version
+    was filed, which then waits to be filed again (a returned one already does)."""
     if not versions:
         if deadline is None:
             return FilingState("not_due", False, False, None)
@@ -295,6 +315,8 @@ def filing_state(deadline: date | None, versions: list[tuple[datetime, str | Non
     latest = versions[-1][1] or "filed"
     if latest == "returned" and deadline is not None and as_of > deadline:
         return FilingState("returned", late, True, "退回后逾期未重报")
+    if changed and latest != "returned":
+        latest = "changed"
     if late:
         return FilingState(latest, True, True, "逾期报送")
     return FilingState(latest, False, False, None)

@@ -19,7 +19,7 @@ from services.kit.validation import MAX_PAGE
 
 from . import domain as d
 from . import projections
-from .models import filing, filing_review
+from .models import filing, filing_review, rp_class
 from .render import canonical_json, render
 from .reports import REPORTS, common
 
@@ -45,7 +45,9 @@ def verified(row) -> dict:
     return {**row, "content": content}
 
 
-def describe(row) -> dict:
+def describe(row, class_sequence: int | None = None) -> dict:
+    """A filing version as the API shows it; `class_sequence`: the class's now, to tell whether
+    it changed after this version was filed."""
     status = row["action"] or "filed"
     return {
         "filing_id": row["filing_id"], "class_id": row["class_id"], "kind": row["kind"],
@@ -57,7 +59,18 @@ def describe(row) -> dict:
         "late": not d.in_time(row["filed_at"], row["deadline"]),
         "status": status, "status_label": d.FILING_STATES[status], "reason": row["reason"],
         "reviewed_at": d.local_iso(row["reviewed_at"]), "reviewed_by": row["reviewed_by"],
+        "changed_since_filed": d.changed_since_filed(row.get("class_sequence"), class_sequence),
+        "changed_label": (d.FILING_STATES["changed"] if d.changed_since_filed(
+            row.get("class_sequence"), class_sequence) else None),
     }
+
+
+def class_sequences(db, class_ids) -> dict[str, int]:
+    ids = sorted(set(class_ids))
+    if not ids:
+        return {}
+    return dict(db.execute(select(rp_class.c.class_id, rp_class.c.sequence)
+                           .where(rp_class.c.class_id.in_(ids))).all())
 
 
 def _event(row: dict, status: str, reason: str | None = None) -> dict:
@@ -90,7 +103,7 @@ def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by:
         "file_name": f"{report}-{class_id}-{row['year']}-v{version}.json",
         "sha256": hashlib.sha256(content).hexdigest(), "content": content,
         "deadline": d.deadline_for(kind, row["start_date"], row["completed_on"]),
-        "filed_at": now or d.now(), "filed_by": filed_by,
+        "filed_at": now or d.now(), "filed_by": filed_by, "class_sequence": row["sequence"],
     }
     try:
         with db.begin_nested():
@@ -100,7 +113,7 @@ def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by:
                           "look again before filing", rule="concurrent_filing") from None
     outbox.add("report_filed", _event(filed, "filed"))
     return describe({**filed, "action": None, "reason": None, "reviewed_at": None,
-                     "reviewed_by": None})
+                     "reviewed_by": None}, row["sequence"])
 
 
 def get(db, filing_id: str, within: str | None = None) -> dict:
@@ -113,6 +126,11 @@ def get(db, filing_id: str, within: str | None = None) -> dict:
         if not (tree.within(within, row["org_code"]) or row["parent_code"] == within):
             raise Forbidden("this filing is outside your organisation's subtree", rule="scope")
     return row
+
+
+def show(db, filing_id: str, within: str | None = None) -> dict:
+    row = get(db, filing_id, within)
+    return describe(row, class_sequences(db, [row["class_id"]]).get(row["class_id"]))
 
 
 def review(db, outbox, filing_id: str, action: str, reason: str | None,
@@ -131,7 +149,8 @@ def review(db, outbox, filing_id: str, action: str, reason: str | None,
         raise DomainError("this version was reviewed at the same moment",
                           rule="reviewed_once") from None
     outbox.add(EVENT_OF[action], _event(row, action, reviewed["reason"]))
-    return describe({**row, **reviewed})
+    return describe({**row, **reviewed}, class_sequences(db, [row["class_id"]]).get(
+        row["class_id"]))
 
 
 def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
@@ -161,8 +180,9 @@ def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
     ids = db.execute(base.order_by(filing.c.filed_at, filing.c.filing_id)
                      .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     rows = {r["filing_id"]: r for r in _rows(db, filing.c.filing_id.in_(ids))} if ids else {}
-    return {"items": [describe(verified(rows[i])) for i in ids], "total": total,
-            "page": page, "per_page": per_page}
+    sequences = class_sequences(db, [r["class_id"] for r in rows.values()])
+    return {"items": [describe(verified(rows[i]), sequences.get(rows[i]["class_id"]))
+                      for i in ids], "total": total, "page": page, "per_page": per_page}
 
 
 def of_class(db, class_id: str, within: str | None = None) -> dict:
@@ -174,7 +194,8 @@ def of_class(db, class_id: str, within: str | None = None) -> dict:
         if not (tree.within(within, organiser) or d.reviewer_of(tree, organiser) == within):
             raise Forbidden("this class's filings are outside your organisation's subtree",
                             rule="scope")
-    items = [describe(r) for r in rows]
+    sequence = class_sequences(db, [class_id]).get(class_id)
+    items = [describe(r, sequence) for r in rows]
     return {"items": items, "total": len(items), "page": 1, "per_page": max(len(items), 1)}
 
 

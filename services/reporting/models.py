@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -77,6 +78,11 @@ rp_class = Table(
     Column("end_date", Date, nullable=False),
     Column("core_theory_ratio", Float, nullable=False),
     Column("status", String(20), nullable=False),
+    Column("online_open", Boolean, nullable=False, server_default=false()),
+    Column("review_nominations", Boolean, nullable=False, server_default=false()),
+    # Rises with every change of the published class (class_changed): the highest one wins,
+    # and a plan filed at a lower one is "changed since filed".
+    Column("sequence", Integer, nullable=False, server_default="0"),
     Column("class_hours_ch", Integer),
     Column("sessions_completed", Integer),
     Column("completed_on", Date),   # Asia/Shanghai date of class_completed
@@ -115,6 +121,7 @@ rp_org = Table(
 rp_person = Table(
     "rp_person", metadata,
     Column("member_no", String(64), primary_key=True),
+    Column("name", String(100)),          # for the records a clerk files (姓名 beside 党员编号)
     Column("org_code", String(64)),
     Column("committee_code", String(64)),
     Column("joined_on", Date),
@@ -135,6 +142,7 @@ rp_enrollment = Table(
     Column("category", String(20)),
     Column("mode", String(20), nullable=False),
     Column("status", String(20), nullable=False),
+    Column("origin", String(20), nullable=False, server_default="nomination"),
     Column("vkey", String(VKEY), nullable=False),
 )
 
@@ -168,9 +176,24 @@ rp_completion = Table(
     Column("vkey", String(VKEY), nullable=False),
 )
 
+# Study hours earned outside this system's classes (其他学时), one row per entry; a withdrawn
+# entry keeps its row, flagged, and counts nowhere.
+rp_study_hours = Table(
+    "rp_study_hours", metadata,
+    Column("entry_id", String(36), primary_key=True),
+    Column("member_no", String(64), nullable=False, index=True),
+    Column("year", Integer, nullable=False),
+    Column("hours_ch", Integer, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+    Column("vkey", String(VKEY), nullable=False),
+)
+
 # What `peixun replay` empties and rebuilds.
 READ_MODELS = (rp_program, rp_class, rp_session, rp_org, rp_person, rp_enrollment,
-               rp_attendance, rp_completion)
+               rp_attendance, rp_completion, rp_study_hours)
 
 # One row (id 1): the read models' generation, bumped by every replay so that report files
 # stored before it are not served after it; and whether a replay is under way.
@@ -219,6 +242,8 @@ filing = Table(
     Column("deadline", Date, nullable=False),         # the last day (Asia/Shanghai) in time
     Column("filed_at", DateTime(timezone=True), nullable=False),
     Column("filed_by", String(100), nullable=False),
+    # The class's sequence the filed version was built at (None: filed before it was kept).
+    Column("class_sequence", Integer),
     UniqueConstraint("class_id", "kind", "version", name="uq_filing_version"),
 )
 

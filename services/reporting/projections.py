@@ -34,9 +34,13 @@ from . import models
 REPLAY_LOCK = "peixun.reporting.replay"
 
 # Class and session statuses that end a lifecycle outrank the ones before them.
-CLASS_RANK = {"class_published": 0, "class_completed": 1, "class_cancelled": 2}
-CLASS_STATUS = {"class_published": "published", "class_completed": "completed",
-                "class_cancelled": "cancelled"}
+# Among the events of one rank, the class's highest sequence wins (a class_changed after
+# another), then the time and the id.
+CLASS_RANK = {"class_published": 0, "class_changed": 0, "class_completed": 1,
+              "class_cancelled": 2}
+CLASS_STATUS = {"class_published": "published", "class_changed": "published",
+                "class_completed": "completed", "class_cancelled": "cancelled"}
+SEQUENCE_DIGITS = 6
 SESSION_RANK = {"session_scheduled": 0, "session_rescheduled": 0, "session_completed": 1,
                 "session_cancelled": 1}
 SESSION_STATUS = {"session_scheduled": "scheduled", "session_rescheduled": "scheduled",
@@ -73,6 +77,10 @@ def event_key(envelope: dict, *prefix) -> str:
     return "|".join([*(str(p) for p in prefix), stamp(envelope["occurred_at"]), envelope["id"]])
 
 
+def sequence_text(sequence) -> str:
+    return f"{sequence or 0:0{SEQUENCE_DIGITS}d}"
+
+
 # -- SQL helpers (PostgreSQL) -----------------------------------------------------------------
 # Each event is parsed once (jsonb) and read into typed records: `e` the envelope, `d` its data,
 # each field cast by its type's own input function.
@@ -87,6 +95,10 @@ def sql_key(*prefix: str) -> str:
 
 def sql_centi(expression: str) -> str:
     return f"round({expression} * 100)::int"
+
+
+def sql_sequence(expression: str) -> str:
+    return f"lpad(COALESCE({expression}, 0)::text, {SEQUENCE_DIGITS}, '0')"
 
 
 def sql_case(mapping: dict) -> str:
@@ -128,11 +140,13 @@ def _class(e):
         "category": audience.get("category"), "offline_capacity": d["offline_capacity"],
         "delivery": d["delivery"], "start_date": day(d["start_date"]),
         "end_date": day(d["end_date"]), "core_theory_ratio": float(d["core_theory_ratio"]),
-        "status": CLASS_STATUS[kind], "class_hours_ch": centi(d.get("class_hours")),
+        "status": CLASS_STATUS[kind], "online_open": bool(d.get("online_open")),
+        "review_nominations": bool(d.get("review_nominations")),
+        "sequence": d.get("sequence") or 0, "class_hours_ch": centi(d.get("class_hours")),
         "sessions_completed": d.get("sessions_completed"),
         "completed_on": (moment(e["occurred_at"]).astimezone(SHANGHAI).date()
                          if kind == "class_completed" else None),
-        "vkey": event_key(e, CLASS_RANK[kind]),
+        "vkey": event_key(e, CLASS_RANK[kind], sequence_text(d.get("sequence"))),
     }
 
 
@@ -158,7 +172,7 @@ def _org(e):
 
 def _person(e):
     d = e["data"]
-    return {"member_no": d["member_no"], "org_code": d.get("org_code"),
+    return {"member_no": d["member_no"], "name": d.get("name"), "org_code": d.get("org_code"),
             "committee_code": d.get("committee_code"), "joined_on": day(d.get("joined_on")),
             "employment": d.get("employment"), "secretary_of": d.get("secretary_of"),
             "active": d.get("active") is not False, "vkey": event_key(e)}
@@ -170,7 +184,7 @@ def _enrollment(e):
             "member_no": d["member_no"], "org_code": d["org_code"],
             "committee_code": d.get("committee_code"), "sector": d.get("sector"),
             "category": d.get("category"), "mode": d["mode"], "status": d["status"],
-            "vkey": event_key(e)}
+            "origin": d.get("origin") or "nomination", "vkey": event_key(e)}
 
 
 def _attendance(e):
@@ -192,6 +206,15 @@ def _completion(e):
             "sector": d.get("sector"), "vkey": event_key(e)}
 
 
+def _study_hours(e):
+    d = e["data"]
+    # A withdrawal outranks the entry it withdraws, whichever arrives first.
+    return {"entry_id": d["entry_id"], "member_no": d["member_no"], "year": d["year"],
+            "hours_ch": centi(d["hours"]), "source": d["source"], "title": d["title"],
+            "on_date": day(d["on"]), "withdrawn": bool(d.get("withdrawn")),
+            "vkey": event_key(e, int(bool(d.get("withdrawn"))))}
+
+
 def _same(*names):
     return {name: f"d.{name}" for name in names}
 
@@ -208,16 +231,20 @@ PROJECTIONS = (
         "organiser_org_code": "text", "title": "text", "audience": "jsonb",
         "offline_capacity": "int", "delivery": "text", "start_date": "date",
         "end_date": "date", "core_theory_ratio": "float8", "class_hours": "numeric",
-        "sessions_completed": "int"}, {
+        "sessions_completed": "int", "online_open": "boolean", "review_nominations": "boolean",
+        "sequence": "int"}, {
         **_same("class_id", "program_id", "year", "track", "organiser_org_code", "title",
                 "offline_capacity", "delivery", "start_date", "end_date", "core_theory_ratio",
                 "sessions_completed"),
         "sector": "(d.audience ->> 'sector')", "module": "(d.audience ->> 'module')",
         "category": "(d.audience ->> 'category')",
         "status": sql_case(CLASS_STATUS), "class_hours_ch": sql_centi("d.class_hours"),
+        "online_open": "COALESCE(d.online_open, false)",
+        "review_nominations": "COALESCE(d.review_nominations, false)",
+        "sequence": "COALESCE(d.sequence, 0)",
         "completed_on": ("(CASE WHEN e.type = 'class_completed' THEN "
                          "(e.occurred_at AT TIME ZONE 'Asia/Shanghai')::date END)"),
-        "vkey": sql_key(sql_case(CLASS_RANK))}),
+        "vkey": sql_key(sql_case(CLASS_RANK), sql_sequence("d.sequence"))}),
     Projection(models.rp_session, tuple(SESSION_RANK), _session, {
         "session_id": "text", "class_id": "text", "course_title": "text",
         "core_theory": "boolean", "kind": "text", "starts_at": "timestamptz",
@@ -233,19 +260,20 @@ PROJECTIONS = (
         **_same("org_code", "name", "parent_code", "kind", "sector", "secretary_member_no"),
         "vkey": sql_key()}),
     Projection(models.rp_person, ("person_changed",), _person, {
-        "member_no": "text", "org_code": "text", "committee_code": "text", "joined_on": "date",
-        "employment": "text", "secretary_of": "text", "active": "boolean"}, {
-        **_same("member_no", "org_code", "committee_code", "joined_on", "employment",
+        "member_no": "text", "name": "text", "org_code": "text", "committee_code": "text",
+        "joined_on": "date", "employment": "text", "secretary_of": "text", "active": "boolean"}, {
+        **_same("member_no", "name", "org_code", "committee_code", "joined_on", "employment",
                 "secretary_of"),
         "active": "COALESCE(d.active, true)", "vkey": sql_key()}),
-    Projection(models.rp_enrollment, ("enrollment_confirmed", "enrollment_waitlisted",
+    Projection(models.rp_enrollment, ("enrollment_nominated", "enrollment_confirmed",
+                                      "enrollment_waitlisted", "enrollment_rejected",
                                       "enrollment_withdrawn"), _enrollment, {
         "enrollment_id": "text", "class_id": "text", "member_no": "text", "org_code": "text",
         "committee_code": "text", "sector": "text", "category": "text", "mode": "text",
-        "status": "text"}, {
+        "status": "text", "origin": "text"}, {
         **_same("enrollment_id", "class_id", "member_no", "org_code", "committee_code",
                 "sector", "category", "mode", "status"),
-        "vkey": sql_key()}),
+        "origin": "COALESCE(d.origin, 'nomination')", "vkey": sql_key()}),
     Projection(models.rp_attendance, ("attendance_recorded",), _attendance, {
         "enrollment_id": "text", "session_id": "text", "class_id": "text",
         "member_no": "text", "status": "text", "hours_earned": "numeric",
@@ -262,6 +290,13 @@ PROJECTIONS = (
                 "committee_code", "sector"),
         "attended_ch": sql_centi("d.attended_hours"), "class_ch": sql_centi("d.class_hours"),
         "vkey": sql_key()}),
+    Projection(models.rp_study_hours, ("study_hours_recorded",), _study_hours, {
+        "entry_id": "text", "member_no": "text", "year": "int", "hours": "numeric",
+        "source": "text", "title": "text", "on": "date", "withdrawn": "boolean"}, {
+        **_same("entry_id", "member_no", "year", "source", "title"),
+        "hours_ch": sql_centi("d.hours"), "on_date": 'd."on"',
+        "withdrawn": "COALESCE(d.withdrawn, false)",
+        "vkey": sql_key("(CASE WHEN COALESCE(d.withdrawn, false) THEN '1' ELSE '0' END)")}),
 )
 
 BY_TYPE = {event_type: projection for projection in PROJECTIONS
@@ -277,7 +312,7 @@ def upsert_sql(projection: Projection, source: str) -> str:
     columns = [c.name for c in table.columns]
     assert set(projection.sql) == set(columns), f"{table.name}: SQL and table disagree"
     select_list = ", ".join(f"{projection.sql[c]} AS {c}" for c in columns)
-    record = ", ".join(f"{name} {kind}" for name, kind in projection.data.items())
+    record = ", ".join(f'"{name}" {kind}' for name, kind in projection.data.items())
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
     return (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "

@@ -35,6 +35,11 @@ class ReportingService(PublishingService):
     def on_class_published(self, event):
         self._apply([event])
 
+    @event_handler("scheduling", "class_changed", batch=50)
+    def on_class_changed(self, events):
+        # The highest sequence wins; a plan filed before it shows as changed since filed.
+        self._apply(events)
+
     @event_handler("scheduling", "class_cancelled")
     def on_class_cancelled(self, event):
         self._apply([event])
@@ -72,6 +77,15 @@ class ReportingService(PublishingService):
     def on_person_changed(self, events):
         self._apply(events)
 
+    @event_handler("enrollment", "enrollment_nominated", batch=200)
+    def on_enrollment_nominated(self, events):
+        # Waiting for the organiser's review: not an enrolment in any figure yet.
+        self._apply(events)
+
+    @event_handler("enrollment", "enrollment_rejected", batch=200)
+    def on_enrollment_rejected(self, events):
+        self._apply(events)
+
     @event_handler("enrollment", "enrollment_confirmed", batch=200)
     def on_enrollment_confirmed(self, events):
         self._apply(events)
@@ -90,6 +104,11 @@ class ReportingService(PublishingService):
 
     @event_handler("enrollment", "completion_recorded", batch=200)
     def on_completion_recorded(self, events):
+        self._apply(events)
+
+    @event_handler("enrollment", "study_hours_recorded", batch=200)
+    def on_study_hours_recorded(self, events):
+        # 其他学时: an entry, or its withdrawal (which removes it from every figure).
         self._apply(events)
 
     @rpc
@@ -167,7 +186,7 @@ class ReportingService(PublishingService):
 
     @rpc
     def get_filing(self, filing_id: str, within: str | None = None) -> dict:
-        return filing.describe(filing.get(self.db, filing_id, within))
+        return filing.show(self.db, filing_id, within)
 
     @rpc
     def filing_document(self, filing_id: str, format: str = "json",

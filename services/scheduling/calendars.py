@@ -1,8 +1,9 @@
 """iCalendar feeds (RFC 5545) of a class, a venue, a site or an instructor.
 
 Times are written in Asia/Shanghai with its VTIMEZONE; a session's UID never changes, its
-SEQUENCE is the session's (it rises with every reschedule and with a cancellation), and a
-cancelled session stays in the feed as STATUS:CANCELLED so that subscribers drop it.
+SEQUENCE rises with every change of the session (a reschedule, a cancellation) and of its class
+(dates, title, classroom, …), and a cancelled session stays in the feed as STATUS:CANCELLED so
+that subscribers drop it.
 """
 
 from datetime import UTC, date
@@ -19,6 +20,11 @@ TZ_FIRST, TZ_LAST = date(1992, 1, 1), date(2100, 1, 1)
 
 def uid(session) -> str:
     return f"{session.id}@peixun"
+
+
+def sequence(session) -> int:
+    """Both counts only rise, so their sum rises with a change of either."""
+    return (session.sequence or 0) + (session.training_class.sequence or 0)
 
 
 def status(session) -> str:
@@ -39,7 +45,7 @@ def event(session) -> icalendar.Event:
     item.add("last-modified", stamp.astimezone(UTC))
     item.add("dtstart", local(session.starts_at))
     item.add("dtend", local(session.ends_at))
-    item.add("sequence", session.sequence)
+    item.add("sequence", sequence(session))
     item.add("status", status(session))
     item.add("summary", session.course_title)
     if session.venue_name:

@@ -178,18 +178,36 @@ NATURAL_KEYS = {Instructor: ("name", "instructor"), Course: ("title", "course"),
 
 def add(db: Session, model, data: dict):
     """One new catalogue item; names (course titles) are unique."""
+    _check(db, model, data)
+    item = model(id=new_id(), **data)
+    db.add(item)
+    db.flush()
+    return item
+
+
+def change(db: Session, item, changes: dict):
+    """An edit of a catalogue item. Sessions scheduled from it keep the copy they were given
+    (their own title, core theory, hours, place and instructor names): the edit reaches the
+    sessions scheduled after it."""
+    _check(db, type(item), changes, item.id)
+    for name, value in changes.items():
+        setattr(item, name, value)
+    db.flush()
+    db.refresh(item)   # a new default instructor id: the view names the new instructor
+    return item
+
+
+def _check(db: Session, model, data: dict, item_id: str | None = None) -> None:
     key, noun = NATURAL_KEYS[model]
-    existing = db.scalars(select(model).where(getattr(model, key) == data[key])).first()
-    if existing is not None:
-        raise DomainError(f"{CATALOGUE_UNIQUE}: the catalogue already has a {noun} {key} "
-                          f"{data[key]} ({existing.id})", rule=CATALOGUE_UNIQUE, id=existing.id,
-                          errors={key: ["already in the catalogue"]})
+    if key in data:
+        existing = db.scalars(select(model).where(getattr(model, key) == data[key],
+                                                  model.id != (item_id or ""))).first()
+        if existing is not None:
+            raise DomainError(f"{CATALOGUE_UNIQUE}: the catalogue already has a {noun} {key} "
+                              f"{data[key]} ({existing.id})", rule=CATALOGUE_UNIQUE,
+                              id=existing.id, errors={key: ["already in the catalogue"]})
     instructor_id = data.get("default_instructor_id")
     if instructor_id and db.get(Instructor, instructor_id) is None:
         raise InvalidInput(f"no instructor {instructor_id} in the catalogue",
                            errors={"default_instructor_id": ["no such instructor"]},
                            rule=CATALOGUE_REFERENCE)
-    item = model(id=new_id(), **data)
-    db.add(item)
-    db.flush()
-    return item

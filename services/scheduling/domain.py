@@ -38,6 +38,9 @@ SESSION_LIFECYCLE = "session_lifecycle"
 CLASS_COMPLETION = "class_completion"
 ONE_PROGRAM = "one_program_per_year_track_organiser"
 CATALOGUE_REFERENCE = "catalogue_reference"
+FIXED_AFTER_PUBLISHING = "fixed_after_publishing"
+CAPACITY_BELOW_SEATED = "capacity_below_seated"
+SESSION_NOT_ENDED = "session_not_ended"
 
 
 @dataclass
@@ -59,6 +62,11 @@ class Bookings(Protocol):
 class NoBookings:
     def overlapping(self, sessions, exclude_class_id):
         return []
+
+
+class Seats(Protocol):
+    def seated(self, class_id: str) -> int:
+        """How many people hold an offline seat of the class now (enrollment knows them)."""
 
 
 Events = list[tuple[str, dict]]
@@ -108,17 +116,21 @@ def check_two_thirds(sessions) -> None:
     if not counted:
         raise DomainError("class_has_sessions: a class without sessions cannot be published",
                           rule=CLASS_HAS_SESSIONS)
-    if passes_two_thirds(counted):
-        return
+    if not passes_two_thirds(counted):
+        raise two_thirds_refusal(counted, "are", "to be published", "sessions")
+
+
+def two_thirds_refusal(counted, verb: str, purpose: str, field_name: str) -> DomainError:
+    """The refusal when `counted` (non-cancelled sessions) fall below two thirds."""
     core = sum(1 for s in counted if s.core_theory)
     missing = rules.core_sessions_missing(core, len(counted))
-    raise DomainError(
-        f"{TWO_THIRDS}: {core} of {len(counted)} sessions are core theory "
+    return DomainError(
+        f"{TWO_THIRDS}: {core} of {len(counted)} sessions {verb} core theory "
         f"({core / len(counted):.1%}); a class needs at least two thirds (3 × core ≥ 2 × all) "
-        f"to be published: add {missing} core-theory session(s) or drop non-core ones",
+        f"{purpose}: add {missing} core-theory session(s) or drop non-core ones",
         rule=TWO_THIRDS, core_sessions=core, sessions=len(counted),
         ratio=round(core / len(counted), 4),
-        errors={"sessions": [f"{core}/{len(counted)} core theory, below two thirds"]})
+        errors={field_name: [f"{core}/{len(counted)} core theory, below two thirds"]})
 
 
 # -- programs ---------------------------------------------------------------------------------
@@ -168,14 +180,23 @@ def _set_audience(training_class: TrainingClass, track: str, audience: dict) -> 
     training_class.category = audience.get("category")
 
 
+def default_online_open(track: str, delivery: str) -> bool:
+    """DESIGN §1: the live broadcast of a secretaries' class reaches every secretary it is for."""
+    return track == "secretaries" and delivery in ("live", "hybrid")
+
+
 def new_class(data: dict, program: Program, catalogue: Catalogue | None = None,
               bookings: Bookings | None = None, now: datetime | None = None) -> TrainingClass:
     """A draft class with its sessions, every scheduling rule checked."""
     catalogue = catalogue or Catalogue()
+    online_open = data.get("online_open")
     training_class = TrainingClass(
         id=new_id(), program_id=program.id, program=program, title=data["title"],
         offline_capacity=data["offline_capacity"], delivery=data["delivery"],
         start_date=data["start_date"], end_date=data["end_date"], status="draft",
+        online_open=default_online_open(program.track, data["delivery"])
+        if online_open is None else online_open,
+        review_nominations=data.get("review_nominations", False), sequence=0,
     )
     _set_audience(training_class, program.track, data.get("audience") or {})
     errors = {}
@@ -193,30 +214,104 @@ def new_class(data: dict, program: Program, catalogue: Catalogue | None = None,
     return training_class
 
 
+# What only a draft may change: the people a class is for and how it is held decide who was
+# nominated and how, so a published class keeps them (cancel it and make another instead).
+FIXED_ONCE_PUBLISHED = ("audience", "delivery")
+
+
 def change_class(training_class: TrainingClass, changes: dict, catalogue: Catalogue,
-                 bookings: Bookings) -> None:
-    """A draft's own fields; after publishing the class is fixed."""
-    require_draft(training_class, "changed")
+                 bookings: Bookings, seats: Seats | None = None,
+                 now: datetime | None = None) -> Events:
+    """A change of the class's own fields (`venue_id`: every still-scheduled session held in a
+    classroom moves to that classroom). A draft changes silently; a published or running class
+    is checked by every rule and tells the world in one `class_changed` with a higher
+    sequence (and a `session_rescheduled` for each session it moved)."""
+    _require_changeable(training_class, "changed")
+    published = training_class.status != "draft"
+    fixed = [name for name in FIXED_ONCE_PUBLISHED if name in changes] if published else []
+    if fixed:
+        raise DomainError(
+            f"{FIXED_AFTER_PUBLISHING}: class {training_class.id} is {training_class.status}; "
+            f"its {' and '.join(fixed)} no longer change: cancel it and create another class",
+            rule=FIXED_AFTER_PUBLISHING,
+            errors={name: ["fixed once the class is published"] for name in fixed})
     merged_start = changes.get("start_date", training_class.start_date)
     merged_end = changes.get("end_date", training_class.end_date)
     if merged_end < merged_start:
         raise InvalidInput("end_date is before start_date",
                            errors={"end_date": ["must not be before start_date"]})
+    before = class_data(training_class)
+    track = training_class.program.track
     if "audience" in changes:
-        _set_audience(training_class, training_class.program.track, changes["audience"])
-    for name in ("title", "offline_capacity", "delivery", "start_date", "end_date"):
+        _set_audience(training_class, track, changes["audience"])
+    for name in ("title", "offline_capacity", "delivery", "start_date", "end_date",
+                 "review_nominations"):
         if name in changes:
             setattr(training_class, name, changes[name])
+    if "online_open" in changes or "delivery" in changes:
+        # A new delivery brings its default unless the same change says otherwise.
+        chosen = changes.get("online_open")
+        training_class.online_open = default_online_open(track, training_class.delivery) \
+            if chosen is None else chosen
+    moved = _move_to_venue(training_class, changes["venue_id"], catalogue, now) \
+        if changes.get("venue_id") else []
     check_within_class_dates(training_class)
-    check_schedule(training_class, catalogue, bookings)
+    check_schedule(training_class, catalogue, bookings,
+                   only=[s for s in training_class.sessions if s.status == "scheduled"])
+    if not published:
+        return []
+    if training_class.offline_capacity < before["offline_capacity"]:
+        check_seats(training_class, seats)
+    changed = [name for name, value in class_data(training_class).items()
+               if value != before.get(name)] + (["venue"] if moved else [])
+    if not changed:
+        return []
+    events: Events = []
+    for session in moved:
+        session.sequence += 1
+        events.append(("session_rescheduled", {**session_data(session), "reason": None}))
+    training_class.sequence += 1
+    return events + [("class_changed", {**class_data(training_class), "changed": changed})]
+
+
+def _move_to_venue(training_class: TrainingClass, venue_id: str, catalogue: Catalogue,
+                   now: datetime | None) -> list[TrainingSession]:
+    venue = catalogue.venues.get(venue_id)
+    if venue is None:
+        raise InvalidInput(f"no venue {venue_id} in the catalogue", rule=CATALOGUE_REFERENCE,
+                           errors={"venue_id": [f"no venue {venue_id} in the catalogue"]})
+    moved = [s for s in training_class.sessions
+             if s.status == "scheduled" and s.venue_id and s.venue_id != venue.id]
+    for session in moved:
+        session.venue_id, session.venue_name = venue.id, venue.name
+        session.updated_at = now or now_utc()
+    return moved
+
+
+def check_seats(training_class: TrainingClass, seats: Seats | None) -> None:
+    """A published class's offline capacity never falls below the people already seated."""
+    seated = (seats or NoSeats()).seated(training_class.id)
+    if training_class.offline_capacity < seated:
+        raise DomainError(
+            f"{CAPACITY_BELOW_SEATED}: {seated} people hold an offline seat of class "
+            f"{training_class.id}; its capacity cannot fall to {training_class.offline_capacity}"
+            ": withdraw people first", rule=CAPACITY_BELOW_SEATED, seated=seated,
+            errors={"offline_capacity": [f"below the {seated} people seated"]})
+
+
+class NoSeats:
+    """Nobody is seated (a class enrollment has not heard of)."""
+
+    def seated(self, class_id):
+        return 0
 
 
 def require_draft(training_class: TrainingClass, verb: str) -> None:
     if training_class.status != "draft":
         raise DomainError(
             f"{NO_SILENT_EDITS}: class {training_class.id} is {training_class.status}; a "
-            f"published class is not {verb}: its sessions are rescheduled or cancelled, each "
-            "with its own event", rule=NO_SILENT_EDITS)
+            f"session of a published class is not {verb}: it is rescheduled or cancelled, "
+            "each with its own event", rule=NO_SILENT_EDITS)
 
 
 def publish(training_class: TrainingClass, catalogue: Catalogue, bookings: Bookings,
@@ -258,6 +353,7 @@ def cancel_class(training_class: TrainingClass, reason: str | None = None,
     training_class.cancel_reason = reason
     if not was_published:
         return []
+    training_class.sequence += 1
     return [("class_cancelled", {**class_data(training_class), "reason": reason})]
 
 
@@ -276,13 +372,15 @@ def complete_class(training_class: TrainingClass) -> Events:
             rule=CLASS_COMPLETION, sessions=[s.id for s in still_open],
             errors={"sessions": [label(s) for s in still_open]})
     training_class.status = "completed"
+    training_class.sequence += 1
     return [("class_completed", class_data(training_class))]
 
 
 # -- sessions ---------------------------------------------------------------------------------
 
 def _resolve(data: dict, catalogue: Catalogue, delivery: str) -> dict:
-    """A session's column values from its input: catalogue items by id, else free text."""
+    """A session's column values from its input (validated by SessionIn: a free-text session
+    never claims core theory): catalogue items by id, else free text."""
     errors = {}
 
     def lookup(key, items, noun):
@@ -313,7 +411,7 @@ def _resolve(data: dict, catalogue: Catalogue, delivery: str) -> dict:
     return {
         "course_id": course.id if course else None,
         "course_title": course.title if course else data["course_title"],
-        "core_theory": course.core_theory if course else data["core_theory"],
+        "core_theory": course.core_theory if course else bool(data.get("core_theory")),
         "kind": kind,
         "starts_at": as_utc(data["starts_at"]).astimezone(UTC),
         "ends_at": as_utc(data["ends_at"]).astimezone(UTC),
@@ -337,12 +435,22 @@ def new_session(data: dict, training_class: TrainingClass, catalogue: Catalogue 
 
 
 def add_session(training_class: TrainingClass, data: dict, catalogue: Catalogue,
-                bookings: Bookings, now: datetime | None = None) -> TrainingSession:
-    require_draft(training_class, "given new sessions")
+                bookings: Bookings, now: datetime | None = None
+                ) -> tuple[TrainingSession, Events]:
+    """A new session; on a published class it is news (`session_scheduled`, and the class's
+    ratio and hours move: `class_changed`), and it must keep the class at two thirds."""
+    _require_changeable(training_class, "given new sessions")
+    before = class_data(training_class)
     session = new_session(data, training_class, catalogue, now)
     check_within_class_dates(training_class, only=[session], keys={session.id: ""})
     check_schedule(training_class, catalogue, bookings, only=[session], keys={session.id: ""})
-    return session
+    if training_class.status == "draft":
+        return session, []
+    counted = live_sessions(training_class.sessions)
+    if not passes_two_thirds(counted):
+        raise two_thirds_refusal(counted, "would be", "after adding it", "core_theory")
+    return session, [("session_scheduled", session_data(session))] + \
+        _class_moved(training_class, before)
 
 
 def replace_session(session: TrainingSession, data: dict, catalogue: Catalogue,
@@ -358,8 +466,14 @@ def replace_session(session: TrainingSession, data: dict, catalogue: Catalogue,
 
 
 def remove_session(session: TrainingSession) -> None:
-    require_draft(session.training_class, "edited")
+    require_draft(session.training_class, "removed")
     session.training_class.sessions.remove(session)
+
+
+def _require_changeable(training_class: TrainingClass, verb: str) -> None:
+    if training_class.status in ("cancelled", "completed"):
+        raise DomainError(f"{CLASS_LIFECYCLE}: class {training_class.id} is "
+                          f"{training_class.status}; it is not {verb}", rule=CLASS_LIFECYCLE)
 
 
 def _require_running(training_class: TrainingClass, verb: str) -> None:
@@ -375,31 +489,50 @@ def _require_scheduled(session: TrainingSession, verb: str) -> None:
                           f"session can be {verb}", rule=SESSION_LIFECYCLE)
 
 
+def _class_moved(training_class: TrainingClass, before: dict) -> Events:
+    """After a session change of a published class: one `class_changed` (its sequence up by
+    one) when the class's core-theory ratio or hours moved, none otherwise."""
+    after = class_data(training_class)
+    changed = [name for name in ("core_theory_ratio", "class_hours")
+               if after[name] != before[name]]
+    if not changed or training_class.status == "draft":
+        return []
+    training_class.sequence += 1
+    return [("class_changed", {**class_data(training_class), "changed": changed})]
+
+
 PLACE_FIELDS = ("venue_id", "site_id", "venue_name")
 PEOPLE_FIELDS = ("instructor_id", "instructor_name")
+TIME_FIELDS = ("starts_at", "ends_at")
 
 
 def reschedule(session: TrainingSession, changes: dict, catalogue: Catalogue,
                bookings: Bookings, now: datetime | None = None) -> Events:
     """New times, and optionally a new place or instructor. Once the class is published this
-    is the only way a session changes: its sequence rises and consumers hear of it."""
+    is the only way a session changes: its sequence rises and consumers hear of it. What the
+    change does not name keeps the copy the session was scheduled with, even when the
+    catalogue item it came from was edited since."""
     training_class = session.training_class
     _require_running(training_class, "rescheduled")
     _require_scheduled(session, "rescheduled")
     data = {
-        "course_id": session.course_id, "course_title": session.course_title,
-        "core_theory": session.core_theory, "kind": session.kind, "hours": session.hours,
+        "course_title": session.course_title, "kind": session.kind, "hours": session.hours,
         "live": session.live, "starts_at": changes["starts_at"], "ends_at": changes["ends_at"],
         "venue_id": session.venue_id, "site_id": session.site_id,
-        "venue_name": None if (session.venue_id or session.site_id) else session.venue_name,
-        "instructor_id": session.instructor_id,
-        "instructor_name": None if session.instructor_id else session.instructor_name,
+        "venue_name": session.venue_name, "instructor_id": session.instructor_id,
+        "instructor_name": session.instructor_name,
     }
+    given = TIME_FIELDS
     if any(name in changes for name in PLACE_FIELDS):
         data.update({name: changes.get(name) for name in PLACE_FIELDS})
+        given += PLACE_FIELDS
     if any(name in changes for name in PEOPLE_FIELDS):
         data.update({name: changes.get(name) for name in PEOPLE_FIELDS})
-    values = _resolve(data, catalogue, training_class.delivery)
+        given += PEOPLE_FIELDS
+    resolved = _resolve({**data, **{name: None for name in PLACE_FIELDS + PEOPLE_FIELDS
+                                    if name not in given}},
+                        catalogue, training_class.delivery)
+    values = {name: resolved[name] for name in given}
     before = {name: getattr(session, name) for name in values}
     before["starts_at"], before["ends_at"] = as_utc(session.starts_at), as_utc(session.ends_at)
     if values == before:
@@ -428,17 +561,22 @@ def cancel_session(session: TrainingSession, reason: str | None = None,
     if not others:
         raise DomainError(f"{CLASS_HAS_SESSIONS}: {label(session)} is the class's last "
                           "session; cancel the class instead", rule=CLASS_HAS_SESSIONS)
+    if session.core_theory and not passes_two_thirds(others):
+        raise two_thirds_refusal(others, "would be",
+                                 f"after cancelling {label(session)}", "session_id")
+    before = class_data(training_class)
     session.status = "cancelled"
     session.sequence += 1
     session.cancel_reason = reason
     session.updated_at = now or now_utc()
     events: Events = [("session_cancelled", {**session_data(session), "reason": reason})]
-    return events + _complete_if_done(training_class)
+    return events + _class_moved(training_class, before) + _complete_if_done(training_class)
 
 
 def complete_session(session: TrainingSession, now: datetime | None = None) -> Events:
-    """Marks the session held. The class runs from its first completed session and completes
-    with its last. Only a published class holds sessions: a draft is private and unchecked."""
+    """Marks the session held, once it has ended. The class runs from its first completed
+    session and completes with its last. Only a published class holds sessions: a draft is
+    private and unchecked."""
     training_class = session.training_class
     events: Events = []
     if training_class.status == "draft":
@@ -446,8 +584,14 @@ def complete_session(session: TrainingSession, now: datetime | None = None) -> E
                           "before its sessions are held", rule=CLASS_LIFECYCLE)
     _require_running(training_class, "completed")
     _require_scheduled(session, "completed")
+    now = now or now_utc()
+    if as_utc(session.ends_at) > now:
+        raise DomainError(
+            f"{SESSION_NOT_ENDED}: {label(session)} has not ended yet; a session is completed "
+            "once it is over (completing it marks everyone without attendance absent)",
+            rule=SESSION_NOT_ENDED, errors={"session_id": ["the session has not ended"]})
     session.status = "completed"
-    session.updated_at = now or now_utc()
+    session.updated_at = now
     training_class.status = "in_progress"
     events.append(("session_completed", session_data(session)))
     return events + _complete_if_done(training_class)
@@ -456,6 +600,7 @@ def complete_session(session: TrainingSession, now: datetime | None = None) -> E
 def _complete_if_done(training_class: TrainingClass) -> Events:
     if all(s.status == "completed" for s in live_sessions(training_class.sessions)):
         training_class.status = "completed"
+        training_class.sequence += 1
         return [("class_completed", class_data(training_class))]
     return []
 
@@ -491,9 +636,9 @@ def check_within_class_dates(training_class: TrainingClass, only=None,
                        f"{training_class.start_date}–{training_class.end_date} (Asia/Shanghai)")
             errors.setdefault(f"{keys.get(session.id, '')}starts_at", []).append(message)
             messages.append(message)
-    if errors:
-        raise InvalidInput(f"{WITHIN_CLASS_DATES}: " + "; ".join(messages), errors=errors,
-                           rule=WITHIN_CLASS_DATES)
+    if errors:   # a conflict between the class and its sessions, like double booking: 409
+        raise DomainError(f"{WITHIN_CLASS_DATES}: " + "; ".join(messages), errors=errors,
+                          rule=WITHIN_CLASS_DATES)
 
 
 @dataclass
@@ -642,6 +787,9 @@ def class_data(training_class: TrainingClass) -> dict:
         "status": training_class.status,
         "class_hours": class_hours(sessions),
         "sessions_completed": sum(1 for s in sessions if s.status == "completed"),
+        "online_open": bool(training_class.online_open),
+        "review_nominations": bool(training_class.review_nominations),
+        "sequence": training_class.sequence or 0,
     }
 
 

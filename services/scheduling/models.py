@@ -87,6 +87,12 @@ class TrainingClass(Base):
     # Set once, when the class first leaves draft: from then on consumers know it.
     published_at = mapped_column(DateTime(timezone=True), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Open online to every secretary the audience admits, without a nomination (DESIGN §1).
+    online_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Nominations wait for the organiser to accept or reject them.
+    review_nominations: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Rises by one with every event about the class after `class_published`.
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
 
     program: Mapped[Program] = relationship(lazy="joined")
     sessions: Mapped[list["TrainingSession"]] = relationship(

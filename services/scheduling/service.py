@@ -4,16 +4,21 @@ validates, calls the domain and hands its events to the outbox; the kit commits.
 from sqlalchemy import select
 
 from services.contracts.commands import scheduling as schemas
-from services.kit import NotFound, PublishingService
+from services.kit import NotFound, PublishingService, ServiceRpc
 from services.kit.rpc import rpc
 from services.kit.validation import load
 
 from . import calendars, catalogue, domain, queries, views
 from .models import Course, Instructor, Program, Site, TrainingClass, TrainingSession, Venue
+from .seats import EnrolledSeats
+
+# Seconds scheduling waits for enrollment to count a class's seated people.
+SEATS_TIMEOUT = 5.0
 
 
 class SchedulingService(PublishingService):
     name = "scheduling"
+    enrollment = ServiceRpc("enrollment", timeout=SEATS_TIMEOUT)
 
     # -- programs --------------------------------------------------------------------------
 
@@ -67,6 +72,27 @@ class SchedulingService(PublishingService):
         return views.site_view(catalogue.add(self.db, Site, load(schemas.SiteIn(), payload)))
 
     @rpc
+    def update_course(self, course_id: str, payload: dict) -> dict:
+        changes = load(schemas.CourseChanges(), payload)
+        return views.course_view(catalogue.change(self.db, self._get(Course, course_id), changes))
+
+    @rpc
+    def update_instructor(self, instructor_id: str, payload: dict) -> dict:
+        changes = load(schemas.InstructorChanges(), payload)
+        return views.instructor_view(
+            catalogue.change(self.db, self._get(Instructor, instructor_id), changes))
+
+    @rpc
+    def update_venue(self, venue_id: str, payload: dict) -> dict:
+        changes = load(schemas.VenueChanges(), payload)
+        return views.venue_view(catalogue.change(self.db, self._get(Venue, venue_id), changes))
+
+    @rpc
+    def update_site(self, site_id: str, payload: dict) -> dict:
+        changes = load(schemas.SiteChanges(), payload)
+        return views.site_view(catalogue.change(self.db, self._get(Site, site_id), changes))
+
+    @rpc
     def list_courses(self, **query) -> dict:
         query = load(schemas.CourseQuery(), query)
         return views.page(*queries.courses(self.db, query), query, views.course_view)
@@ -105,11 +131,15 @@ class SchedulingService(PublishingService):
 
     @rpc
     def update_class(self, class_id: str, payload: dict) -> dict:
-        changes = load(schemas.ClassFields(), payload, partial=True)
+        """A draft's fields; a published class's dates, capacity, classroom (`venue_id`),
+        title, `online_open` and `review_nominations`, each change checked by every rule."""
+        changes = load(schemas.ClassChanges(), payload, partial=True)
         training_class = self._class_for_update(class_id)
-        queries.lock_bookings(self.db, sessions=training_class.sessions)
-        domain.change_class(training_class, changes, self._refs(training_class),
-                            queries.DbBookings(self.db))
+        queries.lock_bookings(self.db, inputs=[changes], sessions=training_class.sessions)
+        refs = queries.catalogue_for(self.db, inputs=[changes], sessions=training_class.sessions)
+        self._emit(domain.change_class(training_class, changes, refs,
+                                       queries.DbBookings(self.db),
+                                       EnrolledSeats(self.enrollment)))
         return views.class_view(training_class)
 
     @rpc
@@ -155,8 +185,9 @@ class SchedulingService(PublishingService):
         training_class = self._class_for_update(class_id)
         queries.lock_bookings(self.db, inputs=[data])
         refs = queries.catalogue_for(self.db, inputs=[data], sessions=training_class.sessions)
-        session = domain.add_session(training_class, data, refs, queries.DbBookings(self.db))
-        self.db.flush()
+        session, events = domain.add_session(training_class, data, refs,
+                                             queries.DbBookings(self.db))
+        self._emit(events)
         return views.session_view(session)
 
     @rpc

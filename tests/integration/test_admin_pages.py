@@ -17,7 +17,7 @@ import requests
 import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
 from services.enrollment.domain import SHANGHAI
 from services.gateway.tokens import create
-from tests.support.classes import members_class_today
+from tests.support.classes import core_course, members_class_today
 from tests.support.system import whole_system
 from tests.support.waiting import wait_until
 
@@ -80,13 +80,15 @@ def _build(site: Site, rpc) -> Site:
                    "org_a": site.token("org_admin", "CA01"),
                    "system": site.token("system")}
     sessions = {}
+    course_id = core_course(rpc.scheduling)
     for key, org, title in (("a", "CA", TITLE_A), ("b", "CB", TITLE_B), ("c", "CA01", TITLE_C)):
         program = site.api("POST", "/api/v1/programs", json={
             "year": YEAR, "track": "members", "organiser_org_code": org,
             "name": f"{org}党员培训", "target_person_times": TARGETS[org]})
         assert program.status_code == 201, program.text
         created = site.api("POST", "/api/v1/classes",
-                           json=members_class_today(program.json()["program_id"], title))
+                           json=members_class_today(program.json()["program_id"], title,
+                                                    course_id))
         assert created.status_code == 201, created.text
         site.classes[key] = created.json()["class_id"]
         sessions[key] = created.json()["sessions"][0]
@@ -220,11 +222,13 @@ def test_the_year_at_a_glance_shows_the_figures_and_their_charts(site):
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
     assert f"{YEAR}年度大培训" in page.text
     assert '<div class="value">4</div>' in page.text          # person-times: A1, B1, B2, B3
-    assert "目标 4431 人次" in page.text                        # 100 + 4321 + 10
+    # Every program is a unit's own: none adds to the district's target.
+    assert "区级调训 0（目标 0 人次" in page.text
+    assert "单位自主培训 4（目标 4431 人次）" in page.text       # 100 + 4321 + 10
     assert page.text.count("<svg") == 5
     assert "各培训项目完成人次与目标" in page.text and "各领域参训人次" in page.text
     assert "甲镇党委" in page.text and "乙镇党委" in page.text
-    assert "万名党员进课堂 · 完成人次：4" in page.text               # a bar's tooltip
+    assert "万名党员进课堂 · 单位自主培训完成人次：4" in page.text     # a bar's tooltip
 
     earlier = site.get(browser, f"/admin?year={YEAR - 1}")
     assert earlier.status_code == 200 and '<div class="value">0</div>' in earlier.text
@@ -280,11 +284,14 @@ def test_the_class_record_page_and_its_downloads(site):
     listed = site.get(browser, f"/admin/classes?year={YEAR}")
     assert f'href="/admin/classes/{class_b}"' in listed.text
     assert "乙镇党委" in listed.text            # the organiser by name
+    assert "CB党员培训" in listed.text and "CA01党员培训" in listed.text   # its own program
     page = site.get(browser, f"/admin/classes/{class_b}")
     assert page.status_code == 200
     assert f"<h1>{TITLE_B}</h1>" in page.text
     assert "课次出勤" in page.text and "参训人员" in page.text
     assert all(f"<td>{no}</td>" in page.text for no in ("B1", "B2", "B3"))
+    assert all(f"<td>{name}</td>" in page.text for name in ("党员2", "党员3", "党员4"))
+    assert "CB党员培训（" in page.text and "单位自主培训" in page.text
     assert "结业 3 人" in page.text
     link = f"/admin/classes/{class_b}/class-record?format=pdf"
     assert f'href="{link}"' in page.text

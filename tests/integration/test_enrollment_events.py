@@ -210,14 +210,15 @@ def registry_body(member_no, change, org_code, **data):
     }, ensure_ascii=False).encode()
 
 
-def test_a_transfer_from_the_registry_moves_the_member(enrollment, rpc, publish, capture):
+def test_a_transfer_from_the_registry_moves_the_member_and_names_them(enrollment, rpc, publish,
+                                                                     capture):
     take = capture("person_changed")
     publish("member_registry.events", "member_changed",
             registry_body("E1", "transferred", "FX0101"))
     wait_until(lambda: rpc.enrollment.get_member("E1")["org_code"] == "FX0101",
                message="E1 in FX0101")
     [person] = take(1, match=lambda d: d["member_no"] == "E1" and d["org_code"] == "FX0101")
-    assert person["data"]["committee_code"] == "FX01" and "name" not in person["data"]
+    assert (person["data"]["committee_code"], person["data"]["name"]) == ("FX01", "某某")
 
 
 def test_a_secretary_appointment_from_the_registry_names_the_secretary(
@@ -245,7 +246,8 @@ def test_completion_waits_for_the_last_sessions_absences(enrollment, rpc, publis
     records = {e["data"]["member_no"]: e["data"] for e in take(2, timeout=30)}
     assert (records["E1"]["status"], records["E1"]["attended_hours"]) == ("completed", 3.0)
     assert (records["E2"]["status"], records["E2"]["attended_hours"]) == ("incomplete", 0.0)
-    assert rpc.enrollment.study_hours("E1")["years"] == [{"year": TODAY.year, "hours": 3.0}]
+    [year] = rpc.enrollment.study_hours("E1")["years"]
+    assert (year["year"], year["class_hours"], year["total_hours"]) == (TODAY.year, 3.0, 3.0)
 
 
 def test_a_cancelled_class_releases_everyone_on_the_broker(enrollment, rpc, publish, capture):
@@ -294,3 +296,102 @@ def test_a_malformed_batch_is_refused_naming_the_entry_and_field(enrollment, rpc
             {"member_no": "E1", "status": "online"}]})
     assert refused.value.errors == {"entries": {"0": {"status": [
         "Must be one of: present, leave."]}}}
+
+
+# -- the open live broadcast ---------------------------------------------------------------------
+
+SECRETARIES = [
+    {"row": 2, "member_no": "S1", "name": "书记甲", "org_code": "FX0102",
+     "joined_on": "2005-07-01", "employment": "enterprise", "secretary_of": "FX0102"},
+    {"row": 3, "member_no": "S2", "name": "书记乙", "org_code": "FX0101",
+     "joined_on": "2005-07-01", "employment": "other", "secretary_of": "FX0101"},
+]
+
+
+def open_broadcast(rpc, publish):
+    """A residential secretaries' live class open online to every secretary it admits, with
+    one session; S1 (residential) and S2 (village) secretaries, nobody nominated."""
+    rpc.enrollment.import_members(SECRETARIES)
+    return published_class(
+        rpc, publish, track="secretaries", delivery="live", offline_capacity=0,
+        online_open=True, audience={"sector": "residential", "module": "advanced",
+                                    "category": None})
+
+
+def test_a_never_nominated_secretary_watching_an_open_broadcast_is_enrolled_and_counted(
+        enrollment, rpc, publish, live_platform, capture):
+    take = capture("enrollment_confirmed", "attendance_recorded")
+    class_id, [session] = open_broadcast(rpc, publish)
+    live_platform(viewer_body(session["session_id"], "S1", 90))
+    events = take(2, match=lambda d: d.get("member_no") == "S1")
+    by_type = {e["type"]: e["data"] for e in events}
+    assert {k: by_type["enrollment_confirmed"][k] for k in ("class_id", "mode", "status",
+                                                            "origin", "sector")} == {
+        "class_id": class_id, "mode": "online", "status": "confirmed", "origin": "live",
+        "sector": "residential"}
+    assert (by_type["attendance_recorded"]["status"],
+            by_type["attendance_recorded"]["enrollment_id"]) == (
+        "online", by_type["enrollment_confirmed"]["enrollment_id"])
+    assert rpc.enrollment.list_anomalies({"class_id": class_id})["total"] == 0
+
+
+def test_a_viewer_the_broadcasts_audience_does_not_admit_is_only_flagged(
+        enrollment, rpc, publish, live_platform, capture, dead_letters):
+    take = capture("enrollment_confirmed", "attendance_recorded")
+    class_id, [session] = open_broadcast(rpc, publish)
+    live_platform(viewer_body(session["session_id"], "S2", 90))   # a village secretary
+    flags = wait_until(lambda: rpc.enrollment.list_anomalies({"class_id": class_id})["items"],
+                       message="the flag")
+    assert [(f["kind"], f["member_no"], f["label"], f["detail"]["rule"]) for f in flags] == [
+        ("online_not_enrolled", "S2", "未报名人员观看直播", "eligibility")]
+    with pytest.raises(AssertionError):
+        take(1, timeout=1.0)
+    assert rpc.enrollment.list_enrolments(class_id)["total"] == 0
+    assert dead_letters(1, timeout=0.5) == []
+
+
+# -- reviewed nominations and a class that changes -------------------------------------------------
+
+def test_reviewed_nominations_wait_then_are_accepted_or_rejected(enrollment, rpc, publish,
+                                                                  capture):
+    take = capture("enrollment_nominated", "enrollment_confirmed", "enrollment_waitlisted",
+                   "enrollment_rejected")
+    class_id, _ = published_class(rpc, publish, offline_capacity=1, delivery="offline",
+                                  review_nominations=True)
+    nominated = {e["member_no"]: e for e in rpc.enrollment.nominate(
+        class_id, {"member_nos": ["E1", "E2", "E3"]})["enrolled"]}
+    waiting = take(3)
+    assert {(e["type"], e["data"]["status"]) for e in waiting} == {
+        ("enrollment_nominated", "nominated")}
+    rpc.enrollment.accept_nomination(nominated["E2"]["enrollment_id"], "district_admin:-")
+    rpc.enrollment.accept_nomination(nominated["E1"]["enrollment_id"], "district_admin:-")
+    rpc.enrollment.reject_nomination(nominated["E3"]["enrollment_id"], {"reason": "不符合条件"})
+    decided = take(3)
+    assert [(e["type"], e["data"]["member_no"], e["data"]["reason"]) for e in decided] == [
+        ("enrollment_confirmed", "E2", None), ("enrollment_waitlisted", "E1", None),
+        ("enrollment_rejected", "E3", "不符合条件")]
+    with pytest.raises(InvalidInput) as blank:
+        rpc.enrollment.reject_nomination(nominated["E3"]["enrollment_id"], {})
+    assert "reason" in blank.value.errors
+
+
+def test_a_class_change_raising_the_capacity_promotes_the_waitlist(enrollment, rpc, publish,
+                                                                   capture):
+    take = capture("enrollment_confirmed")
+    class_id, _ = published_class(rpc, publish, offline_capacity=1, delivery="offline")
+    rpc.enrollment.nominate(class_id, {"member_nos": ["E1", "E2", "E3"]})
+    take(1)   # E1's seat
+    scheduling_event(publish, "class_changed", class_published_data(
+        class_id, offline_capacity=2, delivery="offline", sequence=2,
+        changed=["offline_capacity"]))
+    [promoted] = take(1)
+    assert (promoted["data"]["member_no"], promoted["data"]["origin"]) == ("E2", "nomination")
+    # An older change arriving late (another queue) changes nothing.
+    scheduling_event(publish, "class_changed", class_published_data(
+        class_id, offline_capacity=5, delivery="offline", sequence=1,
+        changed=["offline_capacity"]))
+    wait_until(lambda: rpc.enrollment.class_places(class_id)["offline_confirmed"] == 2,
+               message="two seated")
+    places = rpc.enrollment.get_class(class_id)
+    assert (places["offline_capacity"], places["sequence"]) == (2, 2)
+    assert rpc.enrollment.class_places(class_id)["waitlisted"] == 1

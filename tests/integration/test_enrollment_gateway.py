@@ -16,6 +16,7 @@ from tests.support.classes import (
     scheduling_event,
     session_scheduled_data,
 )
+from tests.support.scheduling_stand_in import SchedulingStandIn
 from tests.support.system import free_port
 from tests.support.waiting import wait_until
 
@@ -220,3 +221,113 @@ def test_a_batch_of_check_ins_follows_the_rules_of_one(gateway):
                          headers=district, timeout=10).json()
     assert {i["member_no"]: i["attendance"] for i in sheet["items"]} == {
         "A1": "present", "A2": "leave", "B1": None}
+
+
+# -- reviewed nominations ------------------------------------------------------------------------
+
+@pytest.fixture
+def reviewed(gateway, rpc, publish):
+    """A reviewed class organised by FX01's residential organisation FX0102, A1 and A2
+    nominated into its one seat and waiting for review."""
+    base, token, _, _ = gateway
+    class_id = str(uuid.uuid4())
+    scheduling_event(publish, "class_published", class_published_data(
+        class_id, organiser_org_code="FX0102", offline_capacity=1, delivery="offline",
+        review_nominations=True))
+    wait_until(lambda: _has_class(rpc, class_id), message="the reviewed class")
+    answer = requests.post(f"{base}/api/v1/classes/{class_id}/enrolments",
+                           headers=token("committee_admin", "FX01"),
+                           json={"member_nos": ["A1", "A2"]}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    return {e["member_no"]: e for e in answer.json()["enrolled"]}
+
+
+def _has_class(rpc, class_id):
+    try:
+        return rpc.enrollment.get_class(class_id)
+    except Exception:  # noqa: BLE001 - not there yet
+        return None
+
+
+def test_the_organiser_accepts_or_rejects_a_waiting_nomination(gateway, reviewed):
+    base, token, _, _ = gateway
+    assert {no: e["status"] for no, e in reviewed.items()} == {"A1": "nominated",
+                                                                "A2": "nominated"}
+    organiser = token("org_admin", "FX0102")
+    accept = f"{base}/api/v1/enrolments/{reviewed['A2']['enrollment_id']}/accept"
+    accepted = requests.post(accept, headers=organiser, timeout=10)
+    assert accepted.status_code == 200, accepted.text
+    assert (accepted.json()["status"], accepted.json()["reviewed_by"]) == (
+        "confirmed", "org_admin:FX0102")
+    again = requests.post(accept, headers=organiser, timeout=10)
+    assert again.status_code == 409 and again.json()["rule"] == "review"
+
+    reject = f"{base}/api/v1/enrolments/{reviewed['A1']['enrollment_id']}/reject"
+    blank = requests.post(reject, headers=organiser, json={"reason": " "}, timeout=10)
+    assert blank.status_code == 422 and "reason" in blank.json()["errors"]
+    missing = requests.post(reject, headers=organiser, json={}, timeout=10)
+    assert missing.status_code == 422 and "reason" in missing.json()["errors"]
+    rejected = requests.post(reject, headers=token("district_admin"),
+                             json={"reason": "名额已满"}, timeout=10)
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["status"], rejected.json()["reason"]) == ("rejected", "名额已满")
+
+
+def test_only_an_admin_over_the_organiser_reviews_nominations(gateway, reviewed):
+    base, token, _, _ = gateway
+    accept = f"{base}/api/v1/enrolments/{reviewed['A1']['enrollment_id']}/accept"
+    for outsider in (token("committee_admin", "FX02"), token("org_admin", "FX0201"),
+                     token("checkin", classes=[reviewed["A1"]["class_id"]])):
+        refused = requests.post(accept, headers=outsider, timeout=10)
+        assert refused.status_code == 403, refused.text
+    still = requests.get(f"{base}/api/v1/enrolments/{reviewed['A1']['enrollment_id']}",
+                         headers=token("district_admin"), timeout=10).json()
+    assert still["status"] == "nominated"
+    above = requests.post(accept, headers=token("committee_admin", "FX01"), timeout=10)
+    assert above.status_code == 200 and above.json()["status"] == "confirmed"
+
+
+# -- a class enrollment has not heard of yet -----------------------------------------------------
+
+@pytest.fixture
+def scheduling_ahead(runner_factory, service_config, database_urls, rpc, publish):
+    """Enrollment and the gateway, and a scheduling that knows classes enrollment has not heard
+    of yet."""
+    port = free_port()
+    config = {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    SchedulingStandIn.classes = {}
+    runner_factory(config, EnrollmentService, GatewayService, SchedulingStandIn).start()
+    rpc.enrollment.import_orgs(ORGS)
+    rpc.enrollment.import_members(MEMBERS)
+    headers = {"Authorization": "Bearer " + create(
+        "district_admin", database_url=database_urls["gateway"])}
+    return f"http://127.0.0.1:{port}", headers, SchedulingStandIn.classes
+
+
+def test_a_class_published_but_not_yet_known_to_enrollment_answers_409_retry(
+        scheduling_ahead, rpc, publish):
+    base, district, scheduled = scheduling_ahead
+    class_id = str(uuid.uuid4())
+    scheduled[class_id] = "published"
+    url = f"{base}/api/v1/classes/{class_id}/enrolments"
+    early = requests.post(url, headers=district, json={"member_nos": ["A1"]}, timeout=10)
+    assert early.status_code == 409, early.text
+    assert early.headers["Content-Type"] == "application/problem+json"
+    assert early.headers["Retry-After"] == "2"
+    assert (early.json()["detail"], early.json()["rule"]) == (
+        "class not yet known to enrollment, retry", "not_yet_known")
+    assert requests.get(f"{base}/api/v1/classes/{class_id}/places", headers=district,
+                        timeout=10).status_code == 409
+
+    nowhere = requests.post(f"{base}/api/v1/classes/{uuid.uuid4()}/enrolments",
+                            headers=district, json={"member_nos": ["A1"]}, timeout=10)
+    assert nowhere.status_code == 404 and "Retry-After" not in nowhere.headers
+    draft = str(uuid.uuid4())
+    scheduled[draft] = "draft"
+    assert requests.post(f"{base}/api/v1/classes/{draft}/enrolments", headers=district,
+                         json={"member_nos": ["A1"]}, timeout=10).status_code == 404
+
+    scheduling_event(publish, "class_published", class_published_data(class_id))
+    wait_until(lambda: _has_class(rpc, class_id), message="the class reaching enrollment")
+    later = requests.post(url, headers=district, json={"member_nos": ["A1"]}, timeout=10)
+    assert later.status_code == 201, later.text

@@ -1,5 +1,6 @@
-"""`peixun import orgs|members FILE` end to end: a generated XLSX (with bad rows) read by the
-CLI, sent over RPC to the running enrollment service, good rows kept, each bad row printed."""
+"""`peixun import orgs|members|hours FILE` end to end: a generated XLSX or CSV (with bad rows)
+read by the CLI, sent over RPC to the running enrollment service, good rows kept, each bad row
+printed."""
 
 import csv
 import json
@@ -12,7 +13,9 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from services.cli import main
+from services.contracts import parse_event
 from services.enrollment.service import EnrollmentService
+from services.kit import clock
 from services.kit.database import make_engine
 from services.kit.models import outbox
 from tests.support.waiting import wait_until
@@ -131,5 +134,58 @@ def test_an_imports_person_changed_go_out_one_message_per_person_in_file_order(
         connection.channel().queue_delete(queue.name)
     bodies = [json.loads(m.body) for m in messages]
     assert [b["data"]["member_no"] for b in bodies] == list(reversed(numbers))
+    assert {b["data"]["name"] for b in bodies} == {"党员"}
     assert [m.properties["message_id"] for m in messages] == [b["id"] for b in bodies]
     assert len({b["id"] for b in bodies}) == 2500
+
+
+HOURS_HEADER = ["党员编号", "年度", "学时", "来源", "名称", "日期"]
+
+
+def test_study_hours_from_a_file_are_kept_told_and_never_counted_twice(
+        enrollment, rpc, tmp_path, amqp_uri):
+    runner = CliRunner()
+    orgs = workbook(tmp_path / "orgs.xlsx", ORG_HEADER, ORG_ROWS[:4])
+    assert runner.invoke(main, ["import", "orgs", orgs]).exit_code == 0
+    members = workbook(tmp_path / "members.xlsx", MEMBER_HEADER, [
+        ["H1", "张三", "FX0101", "2015-07-01", "企业", None],
+        ["H2", "李四", "FX0102", "2015-07-01", "企业", "FX0102"]])
+    assert runner.invoke(main, ["import", "members", members]).exit_code == 0
+    queue = Queue(f"test-hours-{uuid.uuid4().hex[:6]}",
+                  Exchange("enrollment.events", type="topic"),
+                  routing_key="study_hours_recorded", durable=False)
+    with Connection(amqp_uri) as connection:
+        queue.bind(connection.channel()).declare()
+
+    year = clock.today().year
+    path = tmp_path / "hours.csv"
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        csv.writer(handle).writerows([
+            HOURS_HEADER,
+            ["H1", year, "4", "网络自学", "远程教育平台专题学习", f"{year}-01-01"],
+            ["H2", year, "2.5", "party_school", "党校专题班", f"{year}-01-01"],
+            ["H3", year, "2", "unit", "支部学习", f"{year}-01-01"],                # row 4
+            ["H1", year, "2", "自学", "支部学习", f"{year}-01-01"],                # row 5
+            ["H1", year - 1, "2", "unit", "支部学习", f"{year}-01-01"]])           # row 6
+    result = runner.invoke(main, ["import", "hours", str(path)])
+    lines = [line for line in result.output.splitlines() if line.startswith("row ")]
+    assert lines[0] == "row 4: member_no: no member H3"
+    assert lines[1].startswith("row 5: source: '自学' is not a valid source (unit/单位自行组织")
+    assert lines[2] == f"row 6: on: {year}-01-01 is not in {year - 1}"
+    assert "2 rows kept, 3 bad, of 5 read" in result.output
+    again = runner.invoke(main, ["import", "hours", str(path)])
+    assert "2 rows kept" in again.output
+
+    wait_until(lambda: rpc.enrollment.health()["outbox_pending"] == 0, timeout=20,
+               message="the relay to publish the entries")
+    with Connection(amqp_uri) as connection:
+        simple = connection.SimpleQueue(queue)
+        told = [parse_event(simple.get(timeout=5).body, source="enrollment",
+                            event_type="study_hours_recorded").data for _ in range(2)]
+        assert simple.qsize() == 0    # the re-import told nothing
+        simple.close()
+        connection.channel().queue_delete(queue.name)
+    assert {(d["member_no"], d["source"], d["hours"]) for d in told} == {
+        ("H1", "online", 4.0), ("H2", "party_school", 2.5)}
+    figures = rpc.enrollment.study_hours("H2", year)
+    assert (figures["role"], figures["years"][0]["other_hours"]) == ("secretary", 2.5)

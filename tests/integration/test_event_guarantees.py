@@ -27,6 +27,7 @@ from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
 from tests.support.broker import RABBIT_API, RABBIT_AUTH, RABBIT_HOST
 from tests.support.class_progress import progress_of, session_completed
+from tests.support.classes import core_course
 from tests.support.databases import PG_URL
 from tests.support.waiting import wait_until
 
@@ -202,7 +203,7 @@ def test_an_event_published_before_its_consumer_first_ran_is_kept(
         "program_id": program["program_id"], "title": "新党员示范班",
         "audience": {"category": "new_member"}, "offline_capacity": 80, "delivery": "offline",
         "start_date": "2026-06-01", "end_date": "2026-06-01", "publish": True,
-        "sessions": [{"course_title": "重温入党誓词", "core_theory": True, "kind": "oath",
+        "sessions": [{"course_id": core_course(rpc.scheduling), "kind": "oath",
                       "starts_at": "2026-06-01T09:00:00+08:00",
                       "ends_at": "2026-06-01T10:00:00+08:00", "hours": 1}]})
     rpc.scheduling.complete_session(created["sessions"][0]["session_id"])

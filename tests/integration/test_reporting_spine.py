@@ -95,7 +95,7 @@ def test_completing_the_class_brings_completions_and_hours(reporting, publish, r
     assert summary["coverage"] == {"orgs": 1, "covered": 1, "rate": 1.0}
     archive = json.loads(base64.b64decode(
         rpc.reporting.report("personal-archive", {"member_no": "S1"})["content_b64"]))
-    assert archive["summary"][0]["credited_hours"] == 4.0
+    assert archive["summary"][0]["class_hours"] == 4.0
 
 
 def test_the_district_through_the_broker_in_reverse_order_gives_the_hand_computed_figures(

@@ -119,14 +119,15 @@ def test_a_class_life_publishes_each_event_once_in_order_in_the_contracts_shape(
     rpc.scheduling.cancel_session(second, "教授出差")
     for session_id in (first, third, fourth):
         rpc.scheduling.complete_session(session_id)
-    rest = listener(5)
-    assert [e.type for e in rest] == ["session_cancelled", "session_completed",
+    rest = listener(6)
+    assert [e.type for e in rest] == ["session_cancelled", "class_changed",
                                       "session_completed", "session_completed",
-                                      "class_completed"]
+                                      "session_completed", "class_completed"]
     assert rest[0].data["reason"] == "教授出差" and rest[0].data["sequence"] == 1
+    assert rest[1].data["changed"] == ["core_theory_ratio", "class_hours"]
     done = rest[-1].data
     assert done["status"] == "completed" and done["sessions_completed"] == 3
-    assert done["class_hours"] == 9.0
+    assert done["class_hours"] == 9.0 and done["sequence"] == 2
     every = [changed, *published, *rest]
     assert len({e.id for e in every}) == len(every)
     assert rpc.scheduling.get_class(draft["class_id"])["status"] == "completed"
@@ -235,3 +236,38 @@ def test_the_last_two_sessions_completing_at_once_complete_the_class_once(
     assert sorted(e.type for e in events) == ["class_completed"] + ["session_completed"] * 4
     assert events[-1].type == "class_completed"
     assert events[-1].data["sessions_completed"] == 4
+
+
+def test_each_change_of_a_published_class_is_one_class_changed_with_a_rising_sequence(
+        scheduling, rpc, listener):
+    program = rpc.scheduling.create_program(PROGRAM)
+    catalogue = catalogue_of(rpc)
+    created = rpc.scheduling.create_class(
+        {**a_class(program["program_id"], catalogue), "publish": True})
+    changed, published, *_ = listener(6)
+    assert (changed.type, published.type) == ("program_changed", "class_published")
+    assert (published.data["online_open"], published.data["sequence"]) == (True, 0)
+    class_id = created["class_id"]
+
+    rpc.scheduling.update_class(class_id, {"title": "村党组织书记拓展提升班（调整）",
+                                           "offline_capacity": 90, "review_nominations": True})
+    rpc.scheduling.add_session(class_id, {
+        "course_id": catalogue["core"][3], "instructor_name": "区委党校教师",
+        "venue_id": catalogue["venues"]["区委党校第一教室"],
+        "starts_at": "2026-04-02T18:00:00+08:00", "ends_at": "2026-04-02T20:00:00+08:00",
+        "hours": 2})
+    rpc.scheduling.update_class(class_id, {"venue_id": catalogue["venues"]["区委党校报告厅"]})
+    events = listener(8)
+    assert [e.type for e in events] == ["class_changed", "session_scheduled", "class_changed",
+                                        *["session_rescheduled"] * 4, "class_changed"]
+    changes = [e.data for e in events if e.type == "class_changed"]
+    assert [(c["sequence"], c["changed"]) for c in changes] == [
+        (1, ["title", "offline_capacity", "review_nominations"]),
+        (2, ["core_theory_ratio", "class_hours"]),
+        (3, ["venue"])]
+    assert changes[0]["title"] == "村党组织书记拓展提升班（调整）"
+    assert changes[0]["review_nominations"] is True and changes[0]["online_open"] is True
+    assert changes[1]["class_hours"] == 14.0 and changes[1]["core_theory_ratio"] == 0.8
+    moved = [e.data for e in events if e.type == "session_rescheduled"]
+    assert {m["venue_name"] for m in moved} == {"区委党校报告厅"}
+    assert {m["sequence"] for m in moved} == {1}

@@ -3,7 +3,7 @@ reporting's count changes."""
 
 from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
-from tests.support.classes import PROGRAM, secretaries_class
+from tests.support.classes import PROGRAM, core_course, secretaries_class
 from tests.support.waiting import wait_until
 
 
@@ -11,7 +11,8 @@ def test_completing_a_session_reaches_reportings_count(runner_factory, service_c
     runner = runner_factory(service_config, SchedulingService, ReportingService)
     runner.start()
     program = rpc.scheduling.create_program(PROGRAM)
-    created = rpc.scheduling.create_class(secretaries_class(program["program_id"]))
+    created = rpc.scheduling.create_class(secretaries_class(program["program_id"],
+                                                            core_course(rpc.scheduling)))
 
     for session in created["sessions"][:2]:
         rpc.scheduling.complete_session(session["session_id"])

@@ -11,34 +11,45 @@ from services.kit.clock import SHANGHAI
 
 PROGRAM = {"year": 2026, "track": "secretaries", "organiser_org_code": "FX",
            "name": "千名书记进党校", "target_person_times": 4000}
+CORE_COURSE = {"title": "学习贯彻习近平新时代党建思想", "core_theory": True,
+               "default_kind": "lecture", "default_hours": 1.5}
 
 
-def secretaries_class(program_id, sessions=3):
-    """A published residential secretaries' class of 1.5-hour core sessions on 2026-04-01."""
+def core_course(scheduling) -> str:
+    """The id of a core-theory course in scheduling's catalogue (core theory comes from the
+    catalogue only), added when it has none. `scheduling`: an RPC proxy of the service."""
+    found = scheduling.list_courses(core_theory=True, per_page=1)["items"]
+    return found[0]["course_id"] if found else scheduling.create_course(CORE_COURSE)["course_id"]
+
+
+def secretaries_class(program_id, course_id, sessions=3):
+    """A published residential secretaries' class of 1.5-hour sessions of the core course
+    `course_id` on 2026-04-01."""
     return {
         "program_id": program_id, "title": "居民区书记拓展提升班",
         "audience": {"sector": "residential", "module": "advanced"},
         "offline_capacity": 60, "delivery": "offline",
         "start_date": "2026-04-01", "end_date": "2026-04-02", "publish": True,
         "sessions": [{
-            "course_title": f"课程{i}", "core_theory": True, "kind": "lecture",
+            "course_id": course_id, "kind": "lecture",
             "starts_at": f"2026-04-01T{9 + 2 * i:02d}:00:00+08:00",
             "ends_at": f"2026-04-01T{10 + 2 * i:02d}:30:00+08:00", "hours": 1.5,
         } for i in range(sessions)],
     }
 
 
-def members_class_today(program_id, title):
-    """A published enterprise members' class with one session today, 00:30 to 23:30 Shanghai:
-    open for check-in whenever the test runs."""
-    today = datetime.now(SHANGHAI).date()
-    starts = datetime.combine(today, time(0, 30), SHANGHAI)
+def members_class_today(program_id, title, course_id):
+    """A published enterprise members' class with one session of the core course `course_id`
+    that ended a minute ago, after three hours (so it can be completed, and check-ins at its
+    start are on time)."""
+    ends = datetime.now(SHANGHAI).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    starts = ends - timedelta(hours=3)
     return {"program_id": program_id, "title": title, "audience": {"category": "enterprise"},
-            "offline_capacity": 100, "delivery": "offline", "start_date": today.isoformat(),
-            "end_date": today.isoformat(), "publish": True,
-            "sessions": [{"course_title": "党章学习", "core_theory": True, "kind": "lecture",
-                          "starts_at": starts.isoformat(),
-                          "ends_at": (starts + timedelta(hours=23)).isoformat(),
+            "offline_capacity": 100, "delivery": "offline",
+            "start_date": starts.date().isoformat(), "end_date": ends.date().isoformat(),
+            "publish": True,
+            "sessions": [{"course_id": course_id, "kind": "lecture",
+                          "starts_at": starts.isoformat(), "ends_at": ends.isoformat(),
                           "hours": 3}]}
 
 

@@ -18,6 +18,9 @@ The district (2026 unless said otherwise):
     K3 members class by C2, cancelled (M4 enrolled in it: counts nowhere)
     K4 secretaries class by FX, 2026-11-01, S12 enrolled, not held yet
     K0 secretaries class of 2025: S12 completed 6h (counts in 2025 only)
+
+Everyone is named (NAMES). `unit_district()` adds issue 13's flows on top: unit programs,
+reviewed nominations, a live viewer, a class that changes, study hours from elsewhere.
 """
 
 import json
@@ -32,6 +35,8 @@ from services.reporting import models, projections
 from tests.support.databases import sqlite_engine
 
 BASE = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+NAMES = {"S11": "张建国", "S12": "李秀英", "S21": "王志强", "M1": "赵丽", "M2": "陈明",
+         "M3": "刘洋", "M4": "周婷"}
 
 
 def uid(name: str) -> str:
@@ -61,11 +66,11 @@ class District:
             "sector": sector, "secretary_member_no": secretary})
 
     def person(self, member_no, org, committee, joined="2000-07-01", employment="institution",
-               secretary_of=None):
+               secretary_of=None, name=None):
         return self.add("enrollment", "person_changed", {
             "member_no": member_no, "org_code": org, "committee_code": committee,
             "joined_on": datetime.fromisoformat(joined).date(), "employment": employment,
-            "secretary_of": secretary_of})
+            "secretary_of": secretary_of, **({"name": name} if name else {})})
 
     def program(self, name, year, track, target, organiser="FX"):
         return self.add("scheduling", "program_changed", {
@@ -92,11 +97,19 @@ class District:
             "sequence": sequence})
 
     def enrol(self, event_type, enrollment, klass, member_no, org, committee, sector,
-              category=None, status="confirmed"):
+              category=None, status="confirmed", origin=None, mode="offline"):
         return self.add("enrollment", event_type, {
             "enrollment_id": uid(enrollment), "class_id": uid(klass), "member_no": member_no,
             "org_code": org, "committee_code": committee, "sector": sector,
-            "category": category, "mode": "offline", "status": status})
+            "category": category, "mode": mode, "status": status,
+            **({"origin": origin} if origin else {})})
+
+    def study_hours(self, entry, member_no, year, hours, source, title, on, withdrawn=False,
+                    at=None):
+        return self.add("enrollment", "study_hours_recorded", {
+            "entry_id": uid(entry), "member_no": member_no, "year": year, "hours": hours,
+            "source": source, "title": title, "on": datetime.fromisoformat(on).date(),
+            "withdrawn": withdrawn}, at=at)
 
     def attend(self, enrollment, session, klass, member_no, status, hours, recorded,
                correction=False):
@@ -120,13 +133,14 @@ def small_district() -> District:
     w.org("G12", "江海居民区党支部", "C1", "grassroots", "residential", "S12")
     w.org("G21", "实验中学党支部", "C2", "grassroots", "institution", "S21")
     w.org("G22", "某科技公司党支部", "C2", "grassroots", "two_new", None)
-    w.person("S11", "G11", "C1", secretary_of="G11")
-    w.person("S12", "G12", "C1", secretary_of="G12")
-    w.person("S21", "G21", "C2", secretary_of="G21")
-    w.person("M1", "G11", "C1")
-    w.person("M2", "G12", "C1", employment="enterprise")
-    w.person("M3", "G21", "C2")
-    w.person("M4", "G22", "C2", joined="2024-07-01", employment="enterprise")
+    w.person("S11", "G11", "C1", secretary_of="G11", name=NAMES["S11"])
+    w.person("S12", "G12", "C1", secretary_of="G12", name=NAMES["S12"])
+    w.person("S21", "G21", "C2", secretary_of="G21", name=NAMES["S21"])
+    w.person("M1", "G11", "C1", name=NAMES["M1"])
+    w.person("M2", "G12", "C1", employment="enterprise", name=NAMES["M2"])
+    w.person("M3", "G21", "C2", name=NAMES["M3"])
+    w.person("M4", "G22", "C2", joined="2024-07-01", employment="enterprise",
+             name=NAMES["M4"])
 
     w.program("PS", 2026, "secretaries", 4)
     w.program("PM", 2026, "members", 5)
@@ -215,6 +229,84 @@ def small_district() -> District:
             "2025-09-01", sec, at=datetime.fromisoformat("2025-09-01T18:00:00+08:00"))
     w.complete("E0", "K0", "S12", 2025, "completed", 6, 6)
     return w
+
+
+def unit_district(changes: bool = True) -> District:
+    """The small district and issue 13's flows on top of it (2026), figures by hand in the tests:
+
+    PU members program of C1 (unit-run, target 3): K5 by C1, 2026-06-10, session F core 4h;
+       M1 nominated → confirmed → present → completed 4h; M2 nominated, still waiting for review;
+       M3 nominated → rejected.
+    PG secretaries program of G12 (a grassroots organisation: unit-run, target 2): K6 by G12,
+       2026-07-01, live and open online; session G core 3h; S12 was never nominated, watched it
+       (origin live, online) → completed 3h.
+    K4 changed twice (`changes`, see k4_changes): the higher sequence told first, stamped later.
+    Study hours from elsewhere: S11 10h online (H1); M1 6h party school (H2); M2 5h unit (H3),
+       then withdrawn; S12 3h in 2025 (H4).
+    """
+    w = small_district()
+    w.program("PU", 2026, "members", 3, organiser="C1")
+    w.program("PG", 2026, "secretaries", 2, organiser="G12")
+    mem = {"category": "institution"}
+    w.klass("class_published", "K5", "PU", 2026, "members", "C1", "2026-06-10", "2026-06-10",
+            mem, review_nominations=True)
+    w.session("session_scheduled", "F", "K5", "学习贯彻党的二十大精神", True,
+              "2026-06-10T09:00:00+08:00", 4)
+    w.enrol("enrollment_nominated", "E51", "K5", "M1", "G11", "C1", "village", "institution",
+            status="nominated")
+    w.enrol("enrollment_nominated", "E52", "K5", "M2", "G12", "C1", "residential",
+            "enterprise", status="nominated")
+    w.enrol("enrollment_nominated", "E53", "K5", "M3", "G21", "C2", "institution",
+            "institution", status="nominated")
+    w.enrol("enrollment_confirmed", "E51", "K5", "M1", "G11", "C1", "village", "institution")
+    w.enrol("enrollment_rejected", "E53", "K5", "M3", "G21", "C2", "institution",
+            "institution", status="rejected")
+    w.session("session_completed", "F", "K5", "学习贯彻党的二十大精神", True,
+              "2026-06-10T09:00:00+08:00", 4)
+    w.attend("E51", "F", "K5", "M1", "present", 4, "2026-06-10T12:00:00+08:00")
+    w.klass("class_completed", "K5", "PU", 2026, "members", "C1", "2026-06-10", "2026-06-10",
+            mem, at=datetime.fromisoformat("2026-06-10T18:00:00+08:00"), class_hours=4,
+            sessions_completed=1, review_nominations=True)
+    w.complete("E51", "K5", "M1", 2026, "completed", 4, 4)
+
+    sec = {"sector": "residential", "module": "advanced"}
+    w.klass("class_published", "K6", "PG", 2026, "secretaries", "G12", "2026-07-01",
+            "2026-07-01", sec, online_open=True)
+    w.session("session_scheduled", "G", "K6", "党建引领社会治理创新", True,
+              "2026-07-01T14:00:00+08:00", 3)
+    w.enrol("enrollment_confirmed", "E61", "K6", "S12", "G12", "C1", "residential",
+            origin="live", mode="online")
+    w.session("session_completed", "G", "K6", "党建引领社会治理创新", True,
+              "2026-07-01T14:00:00+08:00", 3)
+    w.attend("E61", "G", "K6", "S12", "online", 3, "2026-07-01T17:30:00+08:00")
+    w.klass("class_completed", "K6", "PG", 2026, "secretaries", "G12", "2026-07-01",
+            "2026-07-01", sec, at=datetime.fromisoformat("2026-07-01T18:00:00+08:00"),
+            class_hours=3, sessions_completed=1, online_open=True)
+    w.complete("E61", "K6", "S12", 2026, "completed", 3, 3)
+
+    w.study_hours("H1", "S11", 2026, 10, "online", "网络学院专题课", "2026-03-01")
+    w.study_hours("H2", "M1", 2026, 6, "party_school", "区委党校专题班", "2026-08-01")
+    w.study_hours("H3", "M2", 2026, 5, "unit", "支部书记讲党课", "2026-08-02")
+    w.study_hours("H3", "M2", 2026, 5, "unit", "支部书记讲党课", "2026-08-02", withdrawn=True)
+    w.study_hours("H4", "S12", 2025, 3, "other", "红色教育基地参观", "2025-10-01")
+    if changes:
+        k4_changes(w)
+    return w
+
+
+def k4_changes(w: District) -> None:
+    """K4 changed twice after publishing: the change of sequence 2 (K4班（调整）, 80 seats) is
+    told first and stamped earlier than sequence 1's (a scheduling replica's clock behind):
+    the highest sequence must win, not the latest stamp."""
+    sec = {"sector": "residential", "module": "advanced"}
+    w.klass("class_changed", "K4", "PS", 2026, "secretaries", "FX", "2026-11-01", "2026-11-02",
+            sec, sequence=2, title="K4班（调整）", offline_capacity=80,
+            changed=["title", "offline_capacity"],
+            at=datetime.fromisoformat("2026-09-01T10:00:00+08:00"))
+    w.klass("class_changed", "K4", "PS", 2026, "secretaries", "FX", "2026-11-01", "2026-11-02",
+            sec, sequence=1, title="K4班（改期）", offline_capacity=70,
+            changed=["title", "offline_capacity"],
+            at=datetime.fromisoformat("2026-09-01T11:00:00+08:00"))
 
 
 def load(engine, envelopes, batch=None):

@@ -14,7 +14,7 @@ import requests
 
 from services.gateway.tokens import create
 from services.kit.clock import SHANGHAI
-from tests.support.classes import members_class_today
+from tests.support.classes import core_course, members_class_today
 from tests.support.system import whole_system
 from tests.support.waiting import wait_until
 
@@ -80,6 +80,7 @@ def _build(w: TwoCommittees) -> TwoCommittees:
     w.rpc.enrollment.import_members(member_rows())
     w.headers["district_admin"] = _token(w, "district_admin")
     classes = {}
+    course_id = core_course(w.rpc.scheduling)
     for side, org in (("a", "CA"), ("b", "CB")):
         program = w.call("POST", "/api/v1/programs", json={
             "year": datetime.now(SHANGHAI).year, "track": "members", "organiser_org_code": org,
@@ -87,7 +88,7 @@ def _build(w: TwoCommittees) -> TwoCommittees:
         assert program.status_code == 201, program.text
         created = w.call("POST", "/api/v1/classes",
                          json=members_class_today(program.json()["program_id"],
-                                                  f"{org}党员示范班"))
+                                                  f"{org}党员示范班", course_id))
         assert created.status_code == 201, created.text
         classes[side] = created.json()
     w.class_a, w.class_b = classes["a"]["class_id"], classes["b"]["class_id"]

@@ -118,9 +118,11 @@ def session_data(class_id, starts, ends, hours, sequence=0, session_id=None) -> 
             "instructor_name": None, "live": True, "sequence": sequence}
 
 
-def change(member_no, kind, org_code, joined_on=date(2010, 7, 1), employment="enterprise"):
-    return {"member_no": member_no, "change": kind, "name": "某某", "org_code": org_code,
-            "joined_on": joined_on, "employment": employment}
+def change(member_no, kind, org_code, joined_on=date(2010, 7, 1), employment="enterprise",
+           name=None):
+    """A registry change; the person keeps the name the world gave them unless `name`."""
+    return {"member_no": member_no, "change": kind, "name": name or f"党员{member_no}",
+            "org_code": org_code, "joined_on": joined_on, "employment": employment}
 
 
 @pytest.fixture

@@ -216,6 +216,176 @@ def test_a_report_for_a_session_not_known_yet_waits(world, lesson):
             "member_no": "E1", "watched_minutes": 10, "site": None}], world.emit)
 
 
+def test_a_report_for_a_session_not_broadcast_live_is_flagged_not_counted(world, lesson):
+    class_id, _ = lesson
+    starts = datetime(2026, 4, 1, 6, tzinfo=UTC)
+    onsite, _ = enrolment.apply_session(world.db, {**session_data(
+        class_id, starts, starts + timedelta(minutes=90), 1.5), "live": False},
+        "session_scheduled")
+    result = attendance.record_viewing(world.db, [report(onsite, "E1", 90)], world.emit,
+                                       now=during(onsite, 120))
+    assert result == {"reports": 1, "online": 0, "flagged": 1}
+    assert world.events("attendance_recorded") == []
+    [flag] = world.db.execute(select(AnomalyFlag)).scalars().all()
+    assert (flag.kind, flag.member_no, flag.detail["enrolment_status"]) == (
+        attendance.NOT_LIVE, "E1", "confirmed")
+
+
+def test_a_report_arriving_after_the_session_completed_is_flagged_not_counted(world, lesson):
+    class_id, row = lesson
+    attendance.record_viewing(world.db, [report(row, "E1", 40)], world.emit,
+                              now=during(row, 95))
+    enrolment.apply_session(world.db, session_data(class_id, aware(row.starts_at),
+                                                   aware(row.ends_at), 1.5, sequence=1,
+                                                   session_id=row.session_id),
+                            "session_completed")
+    attendance.mark_absent(world.db, row, world.emit, now=during(row, 100))
+    world.forget_events()
+    result = attendance.record_viewing(world.db, [report(row, "E1", 50), report(row, "E2", 90)],
+                                       world.emit, now=during(row, 200))
+    assert result == {"reports": 2, "online": 0, "flagged": 2}
+    assert world.events("attendance_recorded") == []
+    assert attendance.current_status(world.db, world.db.execute(select(
+        Enrollment.enrollment_id).where(Enrollment.member_no == "E2",
+                                         Enrollment.class_id == class_id)).scalar_one(),
+        row.session_id) == "absent"
+    assert {(f.kind, f.member_no) for f in world.db.execute(select(AnomalyFlag)).scalars()} \
+        == {(attendance.AFTER_COMPLETION, "E1"), (attendance.AFTER_COMPLETION, "E2")}
+
+
+# -- the open live broadcast --------------------------------------------------------------------
+
+@pytest.fixture
+def broadcast(world):
+    """A residential secretaries' live class open online to every secretary its audience
+    admits (R1 is one, V1 a village secretary, E1 no secretary), nobody nominated, and its
+    90-minute session."""
+    class_id = world.klass(track="secretaries", sector="residential", module="advanced",
+                           capacity=0, delivery="live", online_open=True)
+    row = world.session(class_id, DAY, 0, hours=1.5)
+    world.forget_events()
+    return class_id, row
+
+
+def test_a_secretary_watching_an_open_broadcast_is_enrolled_online_and_counted(world,
+                                                                             broadcast):
+    class_id, row = broadcast
+    result = attendance.record_viewing(world.db, [report(row, "R1", 40), report(row, "R1", 35)],
+                                       world.emit, now=during(row, 120))
+    assert result == {"reports": 2, "online": 1, "flagged": 0}
+    [enrolled] = world.events("enrollment_confirmed")
+    assert {k: enrolled[k] for k in ("member_no", "mode", "status", "origin", "org_code",
+                                     "committee_code", "sector")} == {
+        "member_no": "R1", "mode": "online", "status": "confirmed", "origin": "live",
+        "org_code": "FX0102", "committee_code": "FX01", "sector": "residential"}
+    [recorded] = world.events("attendance_recorded")
+    assert (recorded["enrollment_id"], recorded["status"], recorded["hours_earned"]) == (
+        enrolled["enrollment_id"], "online", 1.5)
+    assert [(t, d["member_no"]) for t, d in world.emit.events] == [
+        ("enrollment_confirmed", "R1"), ("attendance_recorded", "R1")]
+    # From then on the enrolment counts like any other: the next report adds to it.
+    attendance.record_viewing(world.db, [report(row, "R1", 10)], world.emit,
+                              now=during(row, 130))
+    assert len(world.events("enrollment_confirmed")) == 1
+    assert world.db.execute(select(func.count()).select_from(Enrollment).where(
+        Enrollment.class_id == class_id)).scalar_one() == 1
+
+
+def test_a_viewer_the_audience_does_not_admit_is_flagged_and_not_enrolled(world, broadcast):
+    class_id, row = broadcast
+    result = attendance.record_viewing(world.db, [report(row, "V1", 90), report(row, "E1", 90),
+                                                  report(row, "GHOST", 90)],
+                                       world.emit, now=during(row, 120))
+    assert result == {"reports": 3, "online": 0, "flagged": 3}
+    assert world.events("enrollment_confirmed") == world.events("attendance_recorded") == []
+    flags = {f.member_no: f for f in world.db.execute(select(AnomalyFlag)).scalars()}
+    assert {no: (f.kind, f.detail["rule"]) for no, f in flags.items()} == {
+        "V1": (attendance.NOT_ENROLLED, "eligibility"),
+        "E1": (attendance.NOT_ENROLLED, "eligibility"),
+        "GHOST": (attendance.NOT_ENROLLED, "member")}
+    assert "not a sitting secretary" in flags["E1"].detail["reason"]
+
+
+def test_a_class_not_opened_online_still_needs_a_nomination(world):
+    class_id = world.klass(category="enterprise", capacity=0, delivery="live")
+    row = world.session(class_id, DAY, 0, hours=1.5)
+    attendance.record_viewing(world.db, [report(row, "E1", 90)], world.emit,
+                              now=during(row, 120))
+    assert world.events("enrollment_confirmed") == []
+    [flag] = world.db.execute(select(AnomalyFlag)).scalars().all()
+    assert (flag.kind, flag.detail["rule"]) == (attendance.NOT_ENROLLED, "online_open")
+    opened = world.klass(category="enterprise", capacity=0, delivery="live", online_open=True)
+    row = world.session(opened, DAY, 1, hours=1.5)
+    attendance.record_viewing(world.db, [report(row, "E1", 90)], world.emit,
+                              now=during(row, 120))
+    assert [e["origin"] for e in world.events("enrollment_confirmed")] == ["live"]
+
+
+def test_a_withdrawn_secretary_watching_is_flagged_not_enrolled_again(world, broadcast):
+    class_id, row = broadcast
+    [nominated] = world.nominate(class_id, "R1")["enrolled"]
+    enrolment.withdraw(world.db, nominated.enrollment_id, world.emit)
+    world.forget_events()
+    attendance.record_viewing(world.db, [report(row, "R1", 90)], world.emit,
+                              now=during(row, 120))
+    assert world.events("enrollment_confirmed") == []
+    [flag] = world.db.execute(select(AnomalyFlag)).scalars().all()
+    assert (flag.kind, flag.detail["enrolment_status"]) == (attendance.NOT_ENROLLED,
+                                                            "withdrawn")
+
+
+def test_a_live_enrolment_is_marked_absent_completed_and_credited_like_any(world, broadcast):
+    class_id, first = broadcast                  # 1.5 hours
+    second = world.session(class_id, DAY, 1, hours=2.0)
+    third = world.session(class_id, DAY, 2, hours=0.5)
+    attendance.record_viewing(world.db, [report(first, "R1", 90)], world.emit,
+                              now=during(first, 120))
+    attendance.record_viewing(world.db, [report(second, "R1", 120)], world.emit,
+                              now=during(second, 130))
+    for held in (first, second, third):
+        enrolment.apply_session(world.db, session_data(
+            class_id, aware(held.starts_at), aware(held.ends_at), held.hours, sequence=1,
+            session_id=held.session_id), "session_completed")
+    world.forget_events()
+    assert attendance.mark_absent(world.db, third, world.emit, now=during(third, 100)) == 1
+    decided = completion.class_completed(world.db, class_data(
+        class_id, track="secretaries", sector="residential", module="advanced", capacity=0,
+        delivery="live", online_open=True, sessions_completed=3, class_hours=4.0),
+        world.emit, now=during(third, 200))
+    assert (decided["decided"], decided["completed"]) == (1, 1)   # 3.5 of 4 hours
+    [outcome] = world.events("completion_recorded")
+    assert (outcome["member_no"], outcome["status"], outcome["attended_hours"]) == (
+        "R1", "completed", 3.5)
+    assert completion.ledger(world.db, "R1")["years"] == [{"year": 2026, "hours": 3.5}]
+
+
+# -- times ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_check_in_reads_back_as_the_instant_it_was_posted(backend, tmp_path, request):
+    from services.enrollment import views
+
+    with fresh_session(backend, "enrollment", tmp_path, request) as db:
+        world = World(db).build()
+        class_id = world.klass(category="enterprise", capacity=10)
+        world.nominate(class_id, "E1")
+        starts = datetime(2026, 4, 1, 15, tzinfo=SHANGHAI)   # offsets as a client sends them
+        row, _ = enrolment.apply_session(world.db, session_data(
+            class_id, starts, starts + timedelta(minutes=90), 1.5), "session_scheduled")
+        at = datetime(2026, 4, 1, 15, 5, tzinfo=SHANGHAI)
+        entry, _flags = attendance.record(world.db, row.session_id, "E1", "present",
+                                          world.emit, source="checkin", at=at, now=at)
+        answered = views.entry_view(entry)["checked_in_at"]
+        world.db.commit()
+        world.db.expire_all()
+        [stored] = attendance.history(world.db, row.session_id, "E1")
+        assert stored.checked_in_at == at
+        assert views.entry_view(stored)["checked_in_at"] == answered == \
+            "2026-04-01T07:05:00+00:00"
+        assert views.session_view(enrolment.session_or_404(world.db, row.session_id))[
+            "starts_at"] == "2026-04-01T07:00:00+00:00"
+
+
 # -- a completed session -----------------------------------------------------------------------
 
 def test_a_completed_session_marks_everyone_without_a_record_absent(world, lesson):

@@ -164,6 +164,17 @@ def test_the_waitlist_is_released_when_the_class_completes(world):
     assert world.events("enrollment_withdrawn")[0]["status"] == "released"
 
 
+def test_nominations_never_reviewed_are_released_when_the_class_completes(world):
+    class_id = world.klass(category="enterprise", capacity=10, review_nominations=True)
+    world.nominate(class_id, "E1")
+    world.forget_events()
+    completion.class_completed(world.db, class_data(class_id, category="enterprise",
+                                                    review_nominations=True), world.emit)
+    assert outcome(world, class_id) == {"E1": "released"}
+    [released] = world.events("enrollment_withdrawn")
+    assert released["reason"] == "the class completed before the nomination was reviewed"
+
+
 def test_a_correction_after_completion_decides_the_enrolment_again(world, course):
     class_id, rows = course
     attend(world, rows, "E1", 3)     # 6 hours: incomplete

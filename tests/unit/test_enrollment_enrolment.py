@@ -157,7 +157,7 @@ def test_only_an_active_enrolment_can_be_withdrawn(world):
     class_id = world.klass(category="enterprise")
     [enrolled] = world.nominate(class_id, "E1")["enrolled"]
     enrolment.withdraw(world.db, enrolled.enrollment_id, world.emit)
-    with pytest.raises(DomainError, match="only a confirmed or waitlisted"):
+    with pytest.raises(DomainError, match="only a nominated, confirmed or waitlisted"):
         enrolment.withdraw(world.db, enrolled.enrollment_id, world.emit)
 
 
@@ -236,3 +236,143 @@ def test_session_events_in_any_order_end_in_the_newest_state(world):
     row = world.db.get(TrainingSession, sid)
     assert row.status == "completed" and row.sequence == 1
     assert row.starts_at.replace(tzinfo=UTC) == moved
+
+
+# -- reviewed nominations ------------------------------------------------------------------------
+
+def waiting(world, class_id, *member_nos):
+    return {e.member_no: e for e in world.nominate(class_id, *member_nos)["enrolled"]}
+
+
+def test_a_reviewed_class_keeps_nominations_waiting_for_the_organiser(world):
+    class_id = world.klass(category="enterprise", capacity=1, review_nominations=True)
+    nominated = waiting(world, class_id, "E1", "E2")
+    assert {no: e.status for no, e in nominated.items()} == {"E1": "nominated",
+                                                             "E2": "nominated"}
+    assert [e["member_no"] for e in world.events("enrollment_nominated")] == ["E1", "E2"]
+    assert world.events("enrollment_confirmed") == world.events("enrollment_waitlisted") == []
+    assert enrolment.places(world.db, enrolment.get_class(world.db, class_id))["offline_free"] \
+        == 1
+
+
+def test_accepted_nominations_take_a_seat_then_the_waitlist_in_the_order_accepted(world):
+    class_id = world.klass(category="enterprise", capacity=1, review_nominations=True)
+    nominated = waiting(world, class_id, "E1", "E2", "E3")
+    world.forget_events()
+    for member_no in ("E3", "E2", "E1"):
+        enrolment.accept(world.db, nominated[member_no].enrollment_id, world.emit)
+    assert statuses(world, class_id) == {"E3": "confirmed", "E2": "waitlisted",
+                                         "E1": "waitlisted"}
+    assert [(t, d["member_no"]) for t, d in world.emit.events] == [
+        ("enrollment_confirmed", "E3"), ("enrollment_waitlisted", "E2"),
+        ("enrollment_waitlisted", "E1")]
+    enrolment.withdraw(world.db, nominated["E3"].enrollment_id, world.emit)
+    assert statuses(world, class_id) == {"E3": "withdrawn", "E2": "confirmed",
+                                         "E1": "waitlisted"}
+
+
+def test_a_rejected_nomination_says_why_and_takes_no_place(world):
+    class_id = world.klass(category="enterprise", capacity=1, review_nominations=True)
+    nominated = waiting(world, class_id, "E1")
+    world.forget_events()
+    rejected = enrolment.reject(world.db, nominated["E1"].enrollment_id, " 名额已满 ", world.emit)
+    assert (rejected.status, rejected.reason) == ("rejected", "名额已满")
+    [event] = world.events("enrollment_rejected")
+    assert (event["status"], event["reason"], event["origin"]) == ("rejected", "名额已满",
+                                                                   "nomination")
+    with pytest.raises(InvalidInput, match="says why"):
+        enrolment.reject(world.db, nominated["E1"].enrollment_id, "  ", world.emit)
+
+
+def test_only_a_waiting_nomination_is_accepted_or_rejected(world):
+    class_id = world.klass(category="enterprise", capacity=1)
+    [confirmed] = world.nominate(class_id, "E1")["enrolled"]
+    with pytest.raises(DomainError, match="only a nomination waiting for review") as refused:
+        enrolment.accept(world.db, confirmed.enrollment_id, world.emit)
+    assert refused.value.info["rule"] == "review"
+    with pytest.raises(DomainError, match="only a nomination waiting for review"):
+        enrolment.reject(world.db, confirmed.enrollment_id, "不符合条件", world.emit)
+
+
+def test_a_quota_counts_the_nominations_waiting_for_review(world):
+    class_id = world.klass(category="enterprise", capacity=10, review_nominations=True)
+    enrolment.set_quota(world.db, class_id, "FX01", 1)
+    result = world.nominate(class_id, "E1", "E2")
+    assert [e.member_no for e in result["enrolled"]] == ["E1"]
+    assert refused(result)["E2"][0] == "quota"
+    assert enrolment.quotas(world.db, class_id)[0]["used"] == 1
+
+
+def test_a_waiting_nomination_can_be_withdrawn_and_a_rejected_person_nominated_again(world):
+    class_id = world.klass(category="enterprise", capacity=10, review_nominations=True)
+    nominated = waiting(world, class_id, "E1", "E2")
+    withdrawn = enrolment.withdraw(world.db, nominated["E1"].enrollment_id, world.emit)
+    assert withdrawn.status == "withdrawn"
+    enrolment.reject(world.db, nominated["E2"].enrollment_id, "材料不全", world.emit)
+    [again] = world.nominate(class_id, "E2")["enrolled"]
+    assert (again.enrollment_id, again.status) == (nominated["E2"].enrollment_id, "nominated")
+
+
+def test_a_cancelled_class_releases_the_nominations_waiting_for_review(world):
+    class_id = world.klass(category="enterprise", review_nominations=True)
+    waiting(world, class_id, "E1")
+    enrolment.class_cancelled(world.db, class_data(class_id, category="enterprise"), world.emit)
+    assert statuses(world, class_id) == {"E1": "released"}
+
+
+# -- a class that changes ------------------------------------------------------------------------
+
+def test_a_class_change_applies_its_fields_and_a_larger_capacity_promotes_the_waitlist(world):
+    class_id = world.klass(category="enterprise", capacity=1)
+    world.nominate(class_id, "E1", "E2", "E3")
+    world.forget_events()
+    enrolment.class_changed(world.db, class_data(
+        class_id, category="enterprise", capacity=2, sequence=1, review_nominations=True,
+        changed=["offline_capacity", "review_nominations"]), world.emit)
+    assert statuses(world, class_id) == {"E1": "confirmed", "E2": "confirmed",
+                                         "E3": "waitlisted"}
+    assert [e["member_no"] for e in world.events("enrollment_confirmed")] == ["E2"]
+    klass = enrolment.get_class(world.db, class_id)
+    assert (klass.offline_capacity, klass.review_nominations, klass.sequence) == (2, True, 1)
+
+
+def test_a_smaller_capacity_unseats_no_one(world):
+    class_id = world.klass(category="enterprise", capacity=2)
+    world.nominate(class_id, "E1", "E2", "E3")
+    enrolment.class_changed(world.db, class_data(class_id, category="enterprise", capacity=1,
+                                                 sequence=1), world.emit)
+    assert statuses(world, class_id) == {"E1": "confirmed", "E2": "confirmed",
+                                         "E3": "waitlisted"}
+    places = enrolment.class_places(world.db, class_id)
+    assert (places["offline_confirmed"], places["offline_capacity"], places["offline_free"]) \
+        == (2, 1, 0)
+
+
+def test_an_older_change_arriving_late_changes_nothing(world):
+    class_id = world.klass(category="enterprise", capacity=1)
+    world.nominate(class_id, "E1", "E2")
+    enrolment.class_changed(world.db, class_data(class_id, category="enterprise", capacity=1,
+                                                 sequence=2, online_open=True), world.emit)
+    enrolment.class_changed(world.db, class_data(class_id, category="enterprise", capacity=5,
+                                                 sequence=1), world.emit)
+    klass = enrolment.get_class(world.db, class_id)
+    assert (klass.offline_capacity, klass.online_open, klass.sequence) == (1, True, 2)
+    assert statuses(world, class_id) == {"E1": "confirmed", "E2": "waitlisted"}
+
+
+def test_places_count_nominations_waiting_and_a_class_not_heard_of_has_no_one(world):
+    class_id = world.klass(category="enterprise", capacity=1, review_nominations=True)
+    waiting(world, class_id, "E1", "E2")
+    places = enrolment.class_places(world.db, class_id)
+    assert (places["offline_confirmed"], places["waitlisted"], places["nominated"]) == (0, 0, 2)
+    unknown = "00000000-0000-4000-8000-000000000001"
+    assert enrolment.class_places(world.db, unknown) == {
+        "class_id": unknown, "known": False, "offline_confirmed": 0, "waitlisted": 0,
+        "nominated": 0}
+
+
+def test_every_enrolment_event_says_how_the_person_came_in(world):
+    class_id = world.klass(category="enterprise", capacity=1)
+    world.nominate(class_id, "E1", "E2")
+    assert {e["origin"] for e in world.events("enrollment_confirmed")
+            + world.events("enrollment_waitlisted")} == {"nomination"}

@@ -1,18 +1,17 @@
-"""The events enrollment emits: many at once still checked against the contract, never carrying
-a person's name, and readable by their consumers; and the person_changed bodies the member
-import writes in SQL on PostgreSQL (member_writes) are the contract's, field for field."""
+"""The events enrollment emits: many at once still checked against the contract, a person's
+name carried as the contract has it, and readable by their consumers; and the person_changed
+bodies the member import writes in SQL on PostgreSQL (member_writes) are the contract's, field
+for field."""
 
 import json
 from datetime import date
 
 import pytest
-from marshmallow import fields
 from sqlalchemy import select
 
 from services.contracts import ContractError, new_event, parse_event, schema_for
 from services.contracts.batch import check_values, dump_many
-from services.contracts.enrollment import PersonChangedV1
-from services.enrollment import member_writes, tree
+from services.enrollment import tree
 from services.enrollment.events import Emitter, person_data
 from services.enrollment.models import Member, Organisation
 from services.kit.models import outbox
@@ -25,8 +24,8 @@ PERSON_FIELDS = {field.data_key or name for name, field in PERSON.dump_fields.it
 
 
 def person(number="M1", **changes):
-    return {**person_data(number, "FX0101", "FX01", date(2010, 7, 1), "enterprise", None,
-                          True), **changes}
+    return {**person_data(number, "张三", "FX0101", "FX01", date(2010, 7, 1), "enterprise",
+                          None, True), **changes}
 
 
 @pytest.mark.parametrize("bad", [
@@ -34,6 +33,7 @@ def person(number="M1", **changes):
     {"employment": "farmer"},
     {"committee_code": ""},
     {"active": None},
+    {"name": "名" * 101},
     {"joined_on": "2010-07-01"},    # a date is a date, not its text
 ])
 def test_checking_many_refuses_what_the_contract_refuses(bad):
@@ -59,8 +59,8 @@ def test_many_dumped_at_once_are_what_the_contract_dumps_one_by_one():
 
 def test_events_written_in_bulk_are_read_back_under_their_contract(sqlite_db):
     db = sqlite_db("enrollment")
-    datas = [person_data(f"M{i}", "FX0101", "FX01", date(2010, 7, 1), "enterprise", None,
-                         True) for i in range(3)]
+    datas = [person_data(f"M{i}", f"党员{i}", "FX0101", "FX01", date(2010, 7, 1),
+                         "enterprise", None, True) for i in range(3)]
     assert OutboxWriter(db, "enrollment").add_many("person_changed", datas) == 3
     [row] = db.execute(select(outbox)).all()   # one page of three
     events = [parse_event(body, source="enrollment", event_type=row.routing_key)
@@ -69,16 +69,18 @@ def test_events_written_in_bulk_are_read_back_under_their_contract(sqlite_db):
     assert row.events == 3 and row.event_id == events[0].id
     assert len({e.id for e in events}) == 3
     assert events[0].data["joined_on"] == date(2010, 7, 1)
-    assert all("name" not in e.payload["data"] for e in events)
+    assert [e.data["name"] for e in events] == ["党员0", "党员1", "党员2"]
 
 
 def test_checking_values_takes_dates_as_dates_and_refuses_what_the_contract_refuses():
-    values = {"member_no": {"M1", "A-1_b.2"}, "org_code": {"FX0101"}, "committee_code": {None},
+    values = {"member_no": {"M1", "A-1_b.2"}, "name": {"张三", None},
+              "org_code": {"FX0101"}, "committee_code": {None},
               "joined_on": {date(2010, 7, 1), "2011-07-01"}, "employment": {"other"},
               "secretary_of": {None, "FX0101"}, "active": {True}}
     check_values(PERSON, values)
     for field, bad in [("member_no", "has space"), ("joined_on", "2010-13-01"),
-                       ("employment", "farmer"), ("committee_code", ""), ("member_no", 7)]:
+                       ("employment", "farmer"), ("committee_code", ""), ("member_no", 7),
+                       ("name", "名" * 101)]:
         with pytest.raises(ContractError, match=field):
             check_values(PERSON, {**values, field: {*values[field], bad}})
 
@@ -95,7 +97,7 @@ IMPORT = [
     member(2, "N2", "FX0101"),                          # new
     member(3, "E1", "FX0201", joined_on="2010-07-01"),  # to another committee
     member(4, "M4", "FX0101", secretary_of="FX0101"),   # new, and replaces V1 as secretary
-    member(5, "E2", "FX0102", name="改名", joined_on="2011-07-01"),   # a name only: no event
+    member(5, "E2", "FX0102", name="改名", joined_on="2011-07-01"),   # a name only
 ]
 
 
@@ -122,31 +124,24 @@ def test_every_person_changed_an_import_writes_carries_the_contracts_fields_and_
     contract, carries each of its fields and nothing else, and says what the register holds."""
     with fresh_session(backend, "enrollment", tmp_path, request) as db:
         bodies = import_and_read(db, IMPORT)
-        held = {m.member_no: person_data(m.member_no, m.org_code, committee, m.joined_on,
-                                         m.employment, m.secretary_of, m.active)
+        held = {m.member_no: person_data(m.member_no, m.name, m.org_code, committee,
+                                         m.joined_on, m.employment, m.secretary_of, m.active)
                 for m, committee in db.execute(select(Member, Organisation.committee_code).join(
                     Organisation, Organisation.org_code == Member.org_code))}
     events = [parse_event(body, source="enrollment", event_type="person_changed")
               for body in bodies]
     assert [set(e.payload["data"]) for e in events] == [PERSON_FIELDS] * len(events)
     assert {e.data["member_no"]: e.data for e in events} == {
-        number: held[number] for number in ("N2", "E1", "M4", "V1")}
-
-
-class PersonChangedWithName(PersonChangedV1):
-    """person_changed as DESIGN §2 now has it (another issue): with the person's name."""
-
-    name = fields.String(required=True)
+        number: held[number] for number in ("N2", "E1", "M4", "E2", "V1")}
+    assert {e.data["member_no"]: e.data["name"] for e in events}["E2"] == "改名"
 
 
 @pytest.mark.postgres
-def test_a_field_the_contract_gains_is_written_by_the_import_statement_unchanged(
-        tmp_path, request, monkeypatch):
-    schema = PersonChangedWithName()
-    monkeypatch.setattr(member_writes, "UPSERT", member_writes.upsert_sql(schema))
+def test_the_import_statement_writes_a_name_exactly_as_the_contract_reads_it(
+        tmp_path, request):
     odd = 'Zhang "San" \\ 张\t三'    # text JSON must escape
     with fresh_session("postgresql", "enrollment", tmp_path, request) as db:
         bodies = import_and_read(db, [member(2, "N2", "FX0101", name=odd),
                                       member(3, "N3", "FX0102")])
     written = [json.loads(body)["data"] for body in bodies]
-    assert [schema.load(data)["name"] for data in written] == [odd, "党员"]
+    assert [PERSON.load(data)["name"] for data in written] == [odd, "党员"]

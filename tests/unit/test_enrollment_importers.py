@@ -231,16 +231,18 @@ def test_reimporting_members_updates_instead_of_duplicating(session):
         Member.member_no.in_(["M1", "M2"]))).scalar_one() == 2
     assert session.get(Member, "M1").org_code == "FX0102"
     [person] = world.events("person_changed")
-    assert person["member_no"] == "M1" and "name" not in person
+    assert (person["member_no"], person["name"]) == ("M1", "张三丰")
 
 
-def test_a_name_only_change_is_kept_but_tells_reporting_nothing(session):
+def test_a_name_only_change_is_kept_and_told(session):
+    """Records name people (DESIGN §1): reporting hears of a rename as of any change."""
     world = World(session).build()
     tree.import_members(session, [member(2, name="张三")], world.emit)
     world.forget_events()
     tree.import_members(session, [member(2, name="张叁")], world.emit)
     assert session.get(Member, "M1").name == "张叁"
-    assert world.events("person_changed") == []
+    [person] = world.events("person_changed")
+    assert (person["member_no"], person["name"], person["org_code"]) == ("M1", "张叁", "FX0101")
 
 
 def test_a_secretary_named_in_the_file_replaces_the_one_before(session):
@@ -314,9 +316,10 @@ def test_an_import_tells_reporting_the_same_on_either_database(tmp_path, request
             seen[backend] = (answers, told, people)
     assert seen["postgresql"] == seen["sqlite"]
     answers, told, _ = seen["sqlite"]
-    assert [a["changed"] for a in answers] == [3, 3]
+    assert [a["changed"] for a in answers] == [3, 4]
     assert {p["member_no"]: p["secretary_of"] for p in told[1]["person_changed"]} == {
-        "M1": None, "M3": None, "M4": "FX0101", "V1": None}
+        "M1": None, "M2": None, "M3": None, "M4": "FX0101", "V1": None}
+    assert {p["member_no"]: p["name"] for p in told[1]["person_changed"]}["M2"] == "改名"
 
 
 def test_a_cell_holding_the_column_separator_is_kept_exactly(session):

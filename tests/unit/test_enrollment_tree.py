@@ -45,6 +45,7 @@ def test_moving_an_organisation_moves_its_subtree_and_tells_who_changed_committe
     people = {p["member_no"]: p for p in world.events("person_changed")}
     assert set(people) == {"R1", "E1", "E2"}
     assert all(p["committee_code"] == "FX02" for p in people.values())
+    assert all(p["name"] == f"党员{number}" for number, p in people.items())
 
 
 def test_secretaries_are_known_on_both_sides(world):
@@ -58,13 +59,20 @@ def at(minutes):
     return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=400, minutes=minutes)
 
 
-def test_a_transfer_moves_the_member_and_is_told_without_a_name(world):
+def test_a_transfer_moves_the_member_and_is_told_with_their_name(world):
     assert tree.apply_member_change(world.db, change("E1", "transferred", "FX0201"), at(1),
                                     world.emit)
     assert world.db.get(Member, "E1").org_code == "FX0201"
     [person] = world.events("person_changed")
     assert person["org_code"] == "FX0201" and person["committee_code"] == "FX02"
-    assert "name" not in person
+    assert person["name"] == "党员E1"
+
+
+def test_a_rename_from_the_registry_is_told(world):
+    assert tree.apply_member_change(world.db, change("E1", "updated", "FX0102", name="张三"),
+                                    at(1), world.emit)
+    [person] = world.events("person_changed")
+    assert (person["member_no"], person["name"]) == ("E1", "张三")
 
 
 def test_an_older_registry_change_never_overwrites_a_newer_one(world):
@@ -87,8 +95,9 @@ def test_a_secretary_appointment_replaces_the_previous_secretary(world):
     assert world.db.get(Organisation, "FX0101").secretary_member_no == "E3"
     assert world.db.get(Member, "V1").secretary_of is None
     assert world.db.get(Member, "E3").secretary_of == "FX0101"
-    people = {p["member_no"]: p["secretary_of"] for p in world.events("person_changed")}
-    assert people == {"V1": None, "E3": "FX0101"}
+    people = {p["member_no"]: (p["secretary_of"], p["name"])
+              for p in world.events("person_changed")}
+    assert people == {"V1": (None, "党员V1"), "E3": ("FX0101", "党员E3")}
     [org] = world.events("organisation_changed")
     assert org["secretary_member_no"] == "E3"
 

@@ -92,17 +92,31 @@ def test_a_chart_without_data_says_so_and_names_are_escaped():
     assert "<b>" not in charts.svg(Chart("<b>空</b>", ["<i>"], {"<u>": [1]}))
 
 
-def test_the_glance_charts_add_person_times_by_sector_to_the_reports_own():
-    data = {"by_sector": [{"label": "村", "secretaries": 1, "members": 0, "total": 1},
-                          {"label": "居民区", "secretaries": 0, "members": 0, "total": 0}]}
-    own = [Chart(title, ["甲"], {"人次": [1]}) for title in (
-        "各培训项目完成人次与目标", "各党(工)委参训人次（前15）",
-        "基层党组织书记参训覆盖率（按领域）", "年度学时完成情况（人数）")]
-    drawn = views.glance_charts(data, Document("2026年度大培训统计", charts=own))
-    assert [c.title for c in drawn] == [own[0].title, "各领域参训人次",
-                                        *[c.title for c in own[1:]]]
-    assert drawn[1].categories == ["村"]     # a sector nobody trained in is left out
-    assert drawn[1].series == {"书记班": [1], "党员班": [0]}
+def test_the_glance_page_draws_the_reports_own_charts_and_no_other():
+    """The PDF and the page draw the same charts: the annual summary's (its per-sector chart
+    included), none added by the page."""
+    own = [Chart(title, ["甲"], {"人次": [n]}) for n, title in enumerate((
+        "各培训项目完成人次与目标", "各领域参训人次", "各党(工)委参训人次（前15）"), 1)]
+    totals = {"person_times": 3, "district_person_times": 2, "district_target": 4,
+              "district_achievement": 0.5, "unit_person_times": 1, "unit_target": 2,
+              "enrolled": 5, "classes_attended": 2, "classes": 1}
+    data = {"year": 2026, "scope": None, "totals": totals,
+            "coverage": {"rate": 0.5, "covered": 1, "orgs": 2}, "study_hours": {"groups": []}}
+    page = views.glance(data, Document("2026年度大培训统计", charts=own), None, None)
+    assert page.count("<svg") == 3
+    assert all(chart.title in page for chart in own)
+
+
+def test_the_inbox_says_when_a_class_changed_after_its_filing():
+    filed = {"filing_id": "f1", "class_id": "k1", "org_code": "CA", "kind_label": "培训方案",
+             "version": 1, "filed_at": "2026-09-01T10:00:00+08:00", "deadline": "2026-10-31",
+             "status": "acknowledged", "status_label": "已备案", "late": False,
+             "reviewed_at": "2026-09-02T10:00:00+08:00", "reason": None,
+             "changed_label": "有变更待重新报送"}
+    row = views._filing_row(filed, {}, {}, "csrf", {"status": "all", "org_code": ""})
+    assert "已备案" in row and "有变更待重新报送" in row
+    assert "有变更" not in views._filing_row({**filed, "changed_label": None}, {}, {}, "csrf",
+                                            {"status": "all", "org_code": ""})
 
 
 def test_sign_in_only_returns_to_admin_pages():

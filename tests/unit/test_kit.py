@@ -123,7 +123,7 @@ def test_the_kit_revision_gives_an_outbox_made_before_it_its_page_counts(tmp_pat
         columns = {c[1] for c in connection.execute(text("PRAGMA table_info(outbox)"))}
         versions = set(connection.execute(text("SELECT * FROM alembic_version")).scalars())
     assert "events" in columns
-    assert versions == {"scheduling_0002", "kit_0001"}
+    assert versions == {"scheduling_0003", "kit_0001"}
     engine.dispose()
 
 

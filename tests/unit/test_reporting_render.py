@@ -28,8 +28,9 @@ def test_csv_is_utf8_with_a_bom_and_chinese_headings(db):
     assert content.startswith(b"\xef\xbb\xbf")
     text = content[3:].decode("utf-8")
     assert "2026年度大培训统计" in text
-    assert "培训项目,目标人次,完成人次,完成率,报名人次,班次数" in text
-    assert "千名书记进党校,4,2,50.0%,4,2" in text
+    assert ("培训项目,区级调训目标人次,区级调训完成人次,区级调训完成率,单位自主培训目标人次,"
+            "单位自主培训完成人次,完成人次合计,报名人次,参训班次,主办班次") in text
+    assert "千名书记进党校,4,2,50.0%,0,0,2,4,2,2" in text
     assert answer["content_type"] == "text/csv; charset=utf-8"
     assert answer["file_name"] == "annual-summary-2026.csv"
 
@@ -39,13 +40,15 @@ def test_xlsx_has_the_sheets_headers_frozen_panes_and_totals(db):
     workbook = load_workbook(io.BytesIO(content))
     assert workbook.sheetnames == ["概况", "培训项目", "按领域", "按党委", "学时", "学时按党委"]
     tracks = workbook["培训项目"]
-    assert [c.value for c in tracks[1]] == ["培训项目", "目标人次", "完成人次", "完成率",
-                                            "报名人次", "班次数"]
+    assert [c.value for c in tracks[1]] == [
+        "培训项目", "区级调训目标人次", "区级调训完成人次", "区级调训完成率",
+        "单位自主培训目标人次", "单位自主培训完成人次", "完成人次合计", "报名人次", "参训班次",
+        "主办班次"]
     assert tracks.freeze_panes == "A2"
     assert tracks["A1"].font.bold and tracks["A1"].fill.fgColor.rgb.endswith("C00000")
-    assert [c.value for c in tracks[2]] == ["千名书记进党校", 4, 2, 0.5, 4, 2]
+    assert [c.value for c in tracks[2]] == ["千名书记进党校", 4, 2, 0.5, 0, 0, 2, 4, 2, 2]
     totals = [c.value for c in tracks[tracks.max_row]]
-    assert totals == ["合计", 9, 4, 0.4444, 7, 3]
+    assert totals == ["合计", 9, 4, 0.4444, 0, 0, 4, 7, 3, 3]
     assert tracks["D4"].number_format == "0.0%"
     committees = workbook["按党委"]
     assert [c.value for c in committees[committees.max_row]][:4] == ["合计", 2, 2, 4]

@@ -176,8 +176,10 @@ def test_coverage_gaps_name_organisations_whose_secretary_has_not_trained(db):
 def test_personal_archive_by_year_credits_only_completed_classes(db):
     archive = build(db, "personal-archive", member_no="S12")
     assert archive["summary"] == [
-        {"year": 2025, "credited_hours": 6.0, "quota": 56.0, "reached": False},
-        {"year": 2026, "credited_hours": 0.0, "quota": 56.0, "reached": False}]
+        {"year": 2025, "class_hours": 6.0, "other_hours": 0.0, "total_hours": 6.0,
+         "quota": 56.0, "reached": False},
+        {"year": 2026, "class_hours": 0.0, "other_hours": 0.0, "total_hours": 0.0,
+         "quota": 56.0, "reached": False}]
     classes_2026 = archive["years"][1]["classes"]
     assert [(c["title"], c["completion"], c["attended_hours"]) for c in classes_2026] == [
         ("K1班", "incomplete", 5.0), ("K4班", None, 0.0)]

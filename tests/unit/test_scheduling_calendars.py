@@ -1,5 +1,6 @@
 """The iCalendar feeds: they parse with the `icalendar` library, say Asia/Shanghai with its
-VTIMEZONE, keep each session's UID, raise SEQUENCE on every change and mark cancellations."""
+VTIMEZONE, keep each session's UID, raise SEQUENCE on every change of a session or its class
+and mark cancellations."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -78,8 +79,20 @@ def test_a_cancelled_session_stays_in_the_feed_as_cancelled_with_a_higher_sequen
     _, events = parse(calendars.feed(cls.title, cls.sessions))
     cancelled = events[f"{session.id}@peixun"]
     assert str(cancelled["STATUS"]) == "CANCELLED"
-    assert cancelled.decoded("SEQUENCE") == 1
+    # The session's own change, and its class's (its hours fell): two changes.
+    assert cancelled.decoded("SEQUENCE") == 2
     assert "取消原因：台风" in str(cancelled["DESCRIPTION"])
+
+
+def test_a_change_of_the_class_raises_the_sequence_of_every_session():
+    cls = a_class()
+    domain.publish(cls, Catalogue(), domain.NoBookings())
+    _, before = parse(calendars.feed(cls.title, cls.sessions))
+    domain.change_class(cls, {"title": "村党组织书记基础理论班（调整）"}, Catalogue(),
+                        domain.NoBookings())
+    _, after = parse(calendars.feed(cls.title, cls.sessions))
+    assert {uid: e.decoded("SEQUENCE") for uid, e in before.items()} == dict.fromkeys(before, 0)
+    assert {uid: e.decoded("SEQUENCE") for uid, e in after.items()} == dict.fromkeys(before, 1)
 
 
 def test_every_session_of_a_cancelled_class_reads_cancelled():

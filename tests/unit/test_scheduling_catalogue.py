@@ -1,12 +1,14 @@
-"""The catalogue seeded from the article, and the reads the rules stand on, on SQLite."""
+"""The catalogue seeded from the article, its edits (which scheduled sessions do not follow),
+core theory from the catalogue only, and the reads the rules stand on, on SQLite."""
 
 from datetime import date, datetime
 
 import pytest
 
-from services.contracts.commands.scheduling import INSTRUCTOR_KINDS, SITE_KINDS
+from services.contracts.commands.scheduling import INSTRUCTOR_KINDS, SITE_KINDS, SessionIn
 from services.kit.clock import SHANGHAI
 from services.kit.errors import DomainError, InvalidInput
+from services.kit.validation import load
 from services.scheduling import catalogue, domain, queries
 from services.scheduling.models import Course, Instructor, Program, Site, Venue
 
@@ -84,7 +86,7 @@ def saved_class(db, program, venue, starts, ends, title="班次"):
     data = {"title": title, "audience": {"sector": "village", "module": "basic_theory"},
             "offline_capacity": 50, "delivery": "offline", "start_date": date(2026, 4, 1),
             "end_date": date(2026, 4, 1),
-            "sessions": [{"course_title": "c", "core_theory": True, "kind": "lecture",
+            "sessions": [{"course_title": "c", "core_theory": False, "kind": "lecture",
                           "starts_at": at(starts), "ends_at": at(ends), "hours": 1,
                           "venue_id": venue.id}]}
     refs = queries.catalogue_for(db, inputs=data["sessions"])
@@ -119,3 +121,60 @@ def test_lists_page_and_count(db):
     assert {s.kind for s in items} == {"red_village", "archives", "party_service_centre"}
     items, total = queries.courses(db, {"page": 1, "per_page": 100, "sector": "residential"})
     assert all(not c.sectors or "residential" in c.sectors for c in items)
+
+
+# -- editing the catalogue -----------------------------------------------------------------------
+
+def test_catalogue_items_are_edited_and_names_stay_unique(db):
+    catalogue.seed(db)
+    course = db.query(Course).filter_by(title="发展党员工作实务").one()
+    professor = db.query(Instructor).filter_by(name="市委党校党建教研部教授").one()
+    catalogue.change(db, course, {"default_hours": 3.0, "default_instructor_id": professor.id})
+    assert course.default_hours == 3.0 and course.default_instructor.name == professor.name
+    with pytest.raises(DomainError, match=catalogue.CATALOGUE_UNIQUE):
+        catalogue.change(db, course, {"title": "党费收缴、使用和管理"})
+    catalogue.change(db, course, {"title": "发展党员工作实务"})   # its own name is no clash
+    with pytest.raises(InvalidInput, match="no instructor"):
+        catalogue.change(db, course, {"default_instructor_id": "nobody"})
+
+
+def test_a_scheduled_session_keeps_the_copy_it_was_scheduled_with(db):
+    catalogue.seed(db)
+    course = db.query(Course).filter_by(title="学习贯彻习近平新时代党建思想").one()
+    venue = db.query(Venue).filter_by(name="区委党校报告厅").one()
+    program = Program(id=domain.new_id(), year=2026, track="secretaries",
+                      organiser_org_code="FX", name="n", target_person_times=1)
+    db.add(program)
+    data = {"title": "班次", "audience": {"sector": "village", "module": "basic_theory"},
+            "offline_capacity": 50, "delivery": "offline", "start_date": date(2026, 4, 1),
+            "end_date": date(2026, 4, 1),
+            "sessions": [{"course_id": course.id, "venue_id": venue.id,
+                          "starts_at": at("09:00"), "ends_at": at("12:00")}]}
+    refs = queries.catalogue_for(db, inputs=data["sessions"])
+    training_class = domain.new_class(data, program, refs, queries.DbBookings(db))
+    db.add(training_class)
+    domain.publish(training_class, refs, queries.DbBookings(db))
+    db.flush()
+    catalogue.change(db, course, {"title": "新标题", "core_theory": False, "default_hours": 1.0})
+    catalogue.change(db, venue, {"name": "区委党校大礼堂"})
+    catalogue.change(db, course.default_instructor, {"name": "新名字"})
+    [session] = training_class.sessions
+    domain.reschedule(session, {"starts_at": at("13:00"), "ends_at": at("16:00")},
+                      queries.catalogue_for(db, sessions=training_class.sessions),
+                      queries.DbBookings(db))
+    assert (session.course_title, session.core_theory, session.hours) == \
+        ("学习贯彻习近平新时代党建思想", True, 3.0)
+    assert (session.venue_name, session.instructor_name) == \
+        ("区委党校报告厅", "市委党校党建教研部教授")
+    assert domain.passes_two_thirds(training_class.sessions)
+
+
+def test_core_theory_comes_from_the_catalogue_only():
+    session = {"course_title": "自拟课程", "kind": "lecture", "hours": 2,
+               "starts_at": "2026-04-01T09:00:00+08:00", "ends_at": "2026-04-01T11:00:00+08:00"}
+    with pytest.raises(InvalidInput) as refused:
+        load(SessionIn(), {**session, "core_theory": True})
+    assert list(refused.value.errors) == ["core_theory"]
+    assert "catalogue" in refused.value.errors["core_theory"][0]
+    assert load(SessionIn(), session)["core_theory"] is None
+    assert load(SessionIn(), {**session, "core_theory": False})["core_theory"] is False

@@ -1,5 +1,6 @@
 """What enrollment accepts over RPC, and so over HTTP: nominations, withdrawals, seats,
-attendance and the lists of organisations, members, enrolments and flags."""
+attendance, study hours from elsewhere and the lists of organisations, members, enrolments and
+flags."""
 
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -10,6 +11,7 @@ from ..fields import (
     ENROLLMENT_MODES,
     ENROLLMENT_STATUSES,
     ORG_KINDS,
+    STUDY_HOUR_SOURCES,
     code,
     one_of,
 )
@@ -19,6 +21,7 @@ CHECKIN_STATUSES = ("present", "leave")
 MAX_NOMINATION = 5000
 MAX_CHECKIN_BATCH = 5000
 MAX_IMPORT_ROWS = 100000   # rows in one import call: a larger file comes in chunks
+MAX_ENTRY_HOURS = 1000     # the study_hours_recorded contract's bound
 
 
 class Input(Schema):
@@ -36,6 +39,13 @@ class NominationIn(Input):
 class WithdrawalIn(Input):
     reason = fields.String(load_default=None, allow_none=True,
                            validate=validate.Length(max=500))
+
+
+class RejectionIn(Input):
+    """A reviewed nomination turned down: the organiser says why."""
+
+    reason = fields.String(required=True, validate=[
+        validate.Length(min=1, max=500), validate.Regexp(r"\s*\S", error="must not be blank")])
 
 
 class CheckInIn(Input):
@@ -58,6 +68,16 @@ class CorrectionIn(Input):
 class QuotaIn(Input):
     seats = fields.Integer(required=True, allow_none=True, strict=True,
                            validate=validate.Range(min=0))
+
+
+class StudyHoursIn(Input):
+    """One entry of study hours earned outside this system's classes (其他学时)."""
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    hours = fields.Float(required=True, allow_nan=False, validate=validate.Range(
+        min=0, min_inclusive=False, max=MAX_ENTRY_HOURS))
+    source = one_of(STUDY_HOUR_SOURCES, required=True)
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    on = fields.Date(required=True, metadata={"description": "the day studied, in `year`"})
 
 
 class PageIn(Input):

@@ -88,6 +88,23 @@ class CourseIn(StrictSchema):
     sectors = fields.List(one_of(SECTORS), load_default=list)
 
 
+class CourseChanges(StrictSchema):
+    """What may change of a course; sessions already scheduled keep the copy they were given."""
+    title = _text(200)
+    themes = fields.List(_text(50), validate=validate.Length(max=20))
+    core_theory = fields.Boolean()
+    default_kind = one_of(SESSION_KINDS)
+    default_hours = hours()
+    default_instructor_id = uuid_str(allow_none=True)
+    sectors = fields.List(one_of(SECTORS))
+
+
+class InstructorChanges(StrictSchema):
+    name = _text(100)
+    affiliation = fields.String(allow_none=True, validate=validate.Length(max=200))
+    kind = one_of(INSTRUCTOR_KINDS)
+
+
 class VenueIn(StrictSchema):
     name = _text(200, required=True)
     seats = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
@@ -101,6 +118,20 @@ class SiteIn(StrictSchema):
     group_capacity = fields.Integer(required=True, strict=True,
                                     validate=validate.Range(min=1, max=10_000))
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class VenueChanges(StrictSchema):
+    name = _text(200)
+    seats = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
+    address = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class SiteChanges(StrictSchema):
+    name = _text(200)
+    kind = one_of(SITE_KINDS)
+    audiences = fields.List(one_of(CATEGORIES))
+    group_capacity = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
+    address = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
 # -- classes and sessions ----------------------------------------------------------------------
@@ -136,7 +167,8 @@ class PlaceAndPeople(StrictSchema):
 
 class SessionIn(PlaceAndPeople):
     """A session: a catalogue course by `course_id` (title, core theory, kind, hours and
-    instructor default from it), or a free-text `course_title` with `core_theory` and `hours`."""
+    instructor default from it), or a free-text `course_title` with `hours`. Core theory comes
+    from the catalogue only: a free-text session is never core theory (DESIGN §1)."""
     course_id = _optional_id()
     course_title = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(min=1, max=200))
@@ -157,9 +189,13 @@ class SessionIn(PlaceAndPeople):
                 if data.get(name) is not None:
                     errors[name] = ["comes from the catalogue course named by course_id"]
         else:
-            for name in ("course_title", "core_theory", "hours"):
+            for name in ("course_title", "hours"):
                 if data.get(name) is None:
                     errors[name] = ["required unless course_id names a catalogue course"]
+            if data.get("core_theory"):
+                errors["core_theory"] = ["core theory comes from the catalogue: name a core "
+                                         "course by course_id; a free-text session is not "
+                                         "core theory"]
         if errors:
             raise ValidationError(errors)
 
@@ -172,11 +208,21 @@ class ClassFields(StrictSchema):
     delivery = one_of(DELIVERIES, required=True)
     start_date = fields.Date(required=True)
     end_date = fields.Date(required=True)
+    # Left out: true for a live or hybrid secretaries' class, false otherwise (DESIGN §1).
+    online_open = fields.Boolean(allow_none=True)
+    review_nominations = fields.Boolean()
 
     @validates_schema
     def _dates_in_order(self, data, **kwargs):
         if "start_date" in data and "end_date" in data and data["end_date"] < data["start_date"]:
             raise ValidationError("must not be before start_date", "end_date")
+
+
+class ClassChanges(ClassFields):
+    """A change of a class, each field optional (load it partial). After publishing, the
+    audience and the delivery are fixed; `venue_id` moves every still-scheduled session held
+    in a party-school classroom to that classroom."""
+    venue_id = uuid_str()
 
 
 class ClassIn(ClassFields):

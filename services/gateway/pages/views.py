@@ -5,7 +5,7 @@ services' lists. No RPC here."""
 from urllib.parse import urlencode
 
 from services.contracts import vocabulary
-from services.contracts.document import Chart, Document
+from services.contracts.document import Document
 
 from .charts import svg
 from .markup import Markup, el, facts, table
@@ -67,6 +67,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:nth-child(even){background:#faf8f8}
 tfoot td{font-weight:700;background:#f6f0f0}
 td.empty{color:#888;text-align:center}
+td .note{color:#666;font-size:12px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;background:#fff;
 padding:12px 16px;border-radius:3px}
 dl.facts dt{color:#666}
@@ -154,16 +155,6 @@ def error(status: int, detail: str, errors: dict | None = None) -> Markup:
 
 # -- the year at a glance --------------------------------------------------------------------------
 
-def glance_charts(data: dict, document: Document) -> list[Chart]:
-    """The annual summary's own charts, and person-times by sector beside them."""
-    charts = document.charts
-    sectors = [s for s in data["by_sector"] if s["total"]]
-    by_sector = Chart("各领域参训人次", [s["label"] for s in sectors],
-                      {"书记班": [s["secretaries"] for s in sectors],
-                       "党员班": [s["members"] for s in sectors]}, value_label="人次")
-    return [charts[0], by_sector, *charts[1:]]
-
-
 def _card(label: str, value, note: str) -> Markup:
     return el("div", el("div", label, class_="label"), el("div", value, class_="value"),
               el("div", note, class_="note"), class_="card")
@@ -173,14 +164,22 @@ def glance(data: dict, document: Document, principal, org_code: str | None) -> M
     year, totals, coverage = data["year"], data["totals"], data["coverage"]
     scope = data["scope"]
     scope_text = f"{scope['name']}（{scope['org_code']}）" if scope else "全区"
+    district, unit = vocabulary.RUN_BY["district"], vocabulary.RUN_BY["unit"]
+    parts = vocabulary.STUDY_HOUR_PARTS
     cards = [
         _card("完成人次", totals["person_times"],
-              f"目标 {totals['target']} 人次 · 完成率 {pct(totals['achievement'])}"),
-        _card("报名人次", totals["enrolled"], f"班次 {totals['classes']} 个"),
+              f"{district} {totals['district_person_times']}（目标 "
+              f"{totals['district_target']} 人次 · 完成率 {pct(totals['district_achievement'])}）"
+              f" · {unit} {totals['unit_person_times']}（目标 {totals['unit_target']} 人次）"),
+        # The classes beside the enrolments are the classes those enrolments are in.
+        _card("报名人次", totals["enrolled"],
+              f"分布在 {totals['classes_attended']} 个班次 · 范围内主办 {totals['classes']} 个"),
         _card("书记参训覆盖率", pct(coverage["rate"]),
               f"{coverage['covered']}/{coverage['orgs']} 个基层党组织"),
         *[_card(f"{g['label']}学时达标率", pct(g["rate"]),
-                f"{g['reached']}/{g['people']} 人达到 {g['quota']:g} 学时")
+                f"{g['reached']}/{g['people']} 人达到 {g['quota']:g} 学时 · 人均 "
+                f"{g['average_hours'] or 0:g} 学时（{parts['class']} {g['class_hours']:g}、"
+                f"{parts['other']} {g['other_hours']:g}）")
           for g in data["study_hours"]["groups"]],
     ]
     downloads = [el("a", label, href=url("/admin/annual-summary", year=year, org_code=org_code,
@@ -202,20 +201,20 @@ def glance(data: dict, document: Document, principal, org_code: str | None) -> M
            el("a", f"{year + 1}年 »", href=url("/admin", year=year + 1, org_code=org_code)),
            el("span", "下载：", *downloads, class_="downloads"), class_="toolbar"),
         el("div", *cards, class_="cards"),
-        el("div", *[el("figure", svg(chart)) for chart in glance_charts(data, document)],
-           class_="charts"),
+        el("div", *[el("figure", svg(chart)) for chart in document.charts], class_="charts"),
         *[table(t) for t in document.tables],
         principal=principal, active="glance")
 
 
 # -- class records -----------------------------------------------------------------------------
 
-def class_list(classes: list[dict], organisers: dict, principal, query: dict, page: int,
-               pages: int, total: int) -> Markup:
+def class_list(classes: list[dict], organisers: dict, programs: dict, principal, query: dict,
+               page: int, pages: int, total: int) -> Markup:
     year = query["year"]
     rows = [el("tr",
                el("td", el("a", c["title"], href=f"/admin/classes/{c['class_id']}")),
-               el("td", vocabulary.label(vocabulary.TRACKS, c["track"])),
+               el("td", programs.get(c["program_id"]) or "—", el("br"),
+                  el("span", vocabulary.label(vocabulary.TRACKS, c["track"]), class_="note")),
                el("td", organisers.get(c["organiser_org_code"]) or c["organiser_org_code"]),
                el("td", vocabulary.label(vocabulary.DELIVERIES, c["delivery"])),
                el("td", c["start_date"] if c["start_date"] == c["end_date"]
@@ -228,7 +227,7 @@ def class_list(classes: list[dict], organisers: dict, principal, query: dict, pa
                el("td", pct(c.get("core_theory_ratio")), class_="num"))
             for c in classes]
     head = el("tr", *[el("th", h, scope="col") for h in (
-        "班次", "培训项目", "主办单位", "培训方式", "培训日期", "状态", "已完成课次", "学时",
+        "班次", "所属培训项目", "主办单位", "培训方式", "培训日期", "状态", "已完成课次", "学时",
         "核心理论课占比")])
     body = rows or [el("tr", el("td", "本年度暂无班次", colspan=9, class_="empty"))]
 
@@ -343,7 +342,10 @@ def _filing_row(f: dict, titles: dict, orgs: dict, csrf: str, back: dict) -> Mar
         el("td", local_time(f["filed_at"])),
         el("td", f["deadline"]),
         el("td", f["status_label"], el("br") if f["late"] else None,
-           el("span", "逾期报送", class_="late") if f["late"] else None),
+           el("span", "逾期报送", class_="late") if f["late"] else None,
+           # The class changed after this version was built: it waits to be filed again.
+           el("br") if f.get("changed_label") else None,
+           el("span", f["changed_label"], class_="late") if f.get("changed_label") else None),
         el("td", reviewed),
         el("td", *documents, class_="downloads"),
         el("td", actions, class_="actions"))

@@ -10,9 +10,13 @@ role. A request outside its reach answers 403 and changes nothing.
 
 import time
 
+from nameko.exceptions import UnknownService
+
 from services.contracts.commands import enrollment as E
 from services.contracts.vocabulary import ADMIN_ROLES, ROLES_WITH_ORG
-from services.kit.errors import Forbidden
+from services.kit.errors import DomainError, Forbidden, NotFound
+from services.kit.rpc import RpcTimeout
+from services.kit.validation import load
 
 from ..http import http, json_body, json_response, optional_json_body
 from ..problems import problem
@@ -22,6 +26,7 @@ from .base import RoutesBase
 ITEMS = {"type": "object", "required": ["items"],
          "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
 ANCESTORS_TTL = 30.0   # seconds an organisation's ancestors are cached (the tree rarely moves)
+RETRY_AFTER = 2        # seconds: a class's publication reaches enrollment well within that
 
 _ancestors_cache: dict[str, tuple[float, list[str]]] = {}
 
@@ -81,6 +86,26 @@ class EnrollmentRoutes(RoutesBase):
         principal.require(*ADMIN_ROLES)
         return principal
 
+    def about_class(self, class_id: str, call):
+        """`call()`: enrollment's answer about the class. A class scheduling has published
+        whose event enrollment has not had yet (a client that creates a class and nominates at
+        once) answers 409 with Retry-After, not 404: the client retries in a moment."""
+        try:
+            return call()
+        except NotFound as exc:
+            if exc.info.get("entity") != "class" or not self.scheduled(class_id):
+                raise
+            raise DomainError("class not yet known to enrollment, retry", rule="not_yet_known",
+                              retry_after=RETRY_AFTER) from None
+
+    def scheduled(self, class_id: str) -> bool:
+        """Scheduling has the class, published (a draft never reaches enrollment). When
+        scheduling cannot say, enrollment's 404 stands."""
+        try:
+            return self.scheduling.get_class(class_id)["status"] != "draft"
+        except (NotFound, UnknownService, RpcTimeout):
+            return False
+
     # -- organisations and members ---------------------------------------------------------------
 
     @http("GET", "/api/v1/organisations", query=E.OrgListIn, page=True, tag="organisations")
@@ -114,13 +139,37 @@ class EnrollmentRoutes(RoutesBase):
     @http("GET", "/api/v1/members/<string:member_no>/study-hours", query=YearQuery,
           tag="members")
     def study_hours(self, request, member_no):
-        """The person's yearly study-hour ledger (`year` to pick one)."""
+        """The person's study hours by year (`year` to pick one): 集中培训学时 (`class_hours`,
+        from the classes completed here), 其他学时 (`other_hours`, the entries from elsewhere)
+        and 合计 (`total_hours`) against their role's quota, with the lines and entries."""
+        self.admin_over(request, member_no)
+        year = load(YearQuery(), request.args.to_dict()).get("year")
+        return self.enrollment.study_hours(member_no, year)
+
+    @http("POST", "/api/v1/members/<string:member_no>/study-hours", body=E.StudyHoursIn,
+          created=(200, 201), tag="members")
+    def record_study_hours(self, request, member_no):
+        """Study hours earned elsewhere (其他学时): `{"year", "hours", "source", "title",
+        "on"}`, `source` one of unit, online, party_school, other. Answers the entry (201), or
+        the very same entry already recorded (200)."""
+        principal = self.admin_over(request, member_no)
+        entry = self.enrollment.record_study_hours(member_no, json_body(request),
+                                                   principal.who)
+        return json_response(entry, status=201 if entry.pop("created") else 200)
+
+    @http("POST", "/api/v1/members/<string:member_no>/study-hours/<string:entry_id>/withdraw",
+          tag="members")
+    def withdraw_study_hours(self, request, member_no, entry_id):
+        """An entry of study hours from elsewhere counts no more (kept, marked withdrawn)."""
+        principal = self.admin_over(request, member_no)
+        return self.enrollment.withdraw_study_hours(member_no, entry_id, principal.who)
+
+    def admin_over(self, request, member_no: str):
+        """The caller, an admin whose subtree holds the person."""
         principal = self.principal(request)
         principal.require(*ADMIN_ROLES)
         self.require_within(principal, self.enrollment.get_member(member_no)["org_code"])
-        year = request.args.get("year")
-        return self.enrollment.study_hours(member_no, int(year) if year and year.isdigit()
-                                           else None)
+        return principal
 
     # -- classes: places, quotas, enrolments ----------------------------------------------------
 
@@ -128,33 +177,38 @@ class EnrollmentRoutes(RoutesBase):
     def class_places(self, request, class_id):
         """Seats taken and free, online places, the waitlist: counts only."""
         self.principal(request)
-        return self.enrollment.get_class(class_id)
+        return self.about_class(class_id, lambda: self.enrollment.get_class(class_id))
 
     @http("GET", "/api/v1/classes/<string:class_id>/quotas", tag="enrolments",
           produces={"application/json": ITEMS})
     def list_quotas(self, request, class_id):
         self.principal(request).require(*ADMIN_ROLES)
-        return {"items": self.enrollment.list_quotas(class_id)}
+        return {"items": self.about_class(class_id,
+                                          lambda: self.enrollment.list_quotas(class_id))}
 
     @http("PUT", "/api/v1/classes/<string:class_id>/quotas/<string:committee_code>",
           body=E.QuotaIn, tag="enrolments")
     def set_quota(self, request, class_id, committee_code):
         """`{"seats": n}` (null removes the quota)."""
         self.principal(request).require("district_admin")
-        return self.enrollment.set_quota(class_id, committee_code, json_body(request))
+        payload = json_body(request)
+        return self.about_class(class_id, lambda: self.enrollment.set_quota(
+            class_id, committee_code, payload))
 
     @http("POST", "/api/v1/classes/<string:class_id>/enrolments", body=E.NominationIn,
           created=True, tag="enrolments")
     def nominate(self, request, class_id):
         """`{"member_nos": [...], "mode": "offline"|"online"}`: each person enrolled
-        (confirmed or waitlisted) or refused with a reason (201); 409 when no one could be,
-        with each reason. A committee nominates its own people."""
+        (confirmed or waitlisted; `nominated`, waiting for the organiser's review, in a class
+        with `review_nominations`) or refused with a reason (201); 409 when no one could be,
+        with each reason. A committee nominates its own people. A class just published that
+        enrollment has not heard of yet answers 409 with `Retry-After`."""
         principal = self.principal(request)
         principal.require(*ADMIN_ROLES)
         payload = json_body(request)
         if principal.role in ROLES_WITH_ORG:
             payload["by_org_code"] = principal.org_code
-        result = self.enrollment.nominate(class_id, payload)
+        result = self.about_class(class_id, lambda: self.enrollment.nominate(class_id, payload))
         if not result["enrolled"] and result["refused"] and \
                 all(r["rule"] == "scope" for r in result["refused"]):
             # Everyone named is outside the caller's subtree: a refusal of access, not a rule.
@@ -176,7 +230,9 @@ class EnrollmentRoutes(RoutesBase):
             self.require_class(principal, class_id)
             return self.enrollment.list_enrolments(class_id, request.args.to_dict())
         principal.require(*ADMIN_ROLES)
-        return self.enrollment.list_enrolments(class_id, self.scoped(principal, request.args))
+        query = self.scoped(principal, request.args)
+        return self.about_class(class_id,
+                                lambda: self.enrollment.list_enrolments(class_id, query))
 
     @http("GET", "/api/v1/enrolments/<string:enrollment_id>", tag="enrolments")
     def get_enrolment(self, request, enrollment_id):
@@ -195,6 +251,31 @@ class EnrollmentRoutes(RoutesBase):
         self.require_within(principal,
                             self.enrollment.get_enrolment(enrollment_id)["org_code"])
         return self.enrollment.withdraw(enrollment_id, optional_json_body(request))
+
+    @http("POST", "/api/v1/enrolments/<string:enrollment_id>/accept", tag="enrolments")
+    def accept_nomination(self, request, enrollment_id):
+        """A nomination waiting for review (a class with `review_nominations`) takes a seat,
+        the end of the waitlist (first accepted, first promoted) or an online place. For a
+        district_admin, or an admin whose subtree holds the class's organiser."""
+        principal = self.organiser_over(request, enrollment_id)
+        return self.enrollment.accept_nomination(enrollment_id, principal.who)
+
+    @http("POST", "/api/v1/enrolments/<string:enrollment_id>/reject", body=E.RejectionIn,
+          tag="enrolments")
+    def reject_nomination(self, request, enrollment_id):
+        """`{"reason": …}` (required): a nomination waiting for review is turned down. Access
+        as for accepting it."""
+        principal = self.organiser_over(request, enrollment_id)
+        return self.enrollment.reject_nomination(enrollment_id, json_body(request),
+                                                 principal.who)
+
+    def organiser_over(self, request, enrollment_id: str):
+        """The caller, an admin whose subtree holds the organiser of the enrolment's class."""
+        principal = self.principal(request)
+        principal.require(*ADMIN_ROLES)
+        class_id = self.enrollment.get_enrolment(enrollment_id)["class_id"]
+        self.require_within(principal, self.enrollment.get_class(class_id)["organiser_org_code"])
+        return principal
 
     # -- attendance ------------------------------------------------------------------------------
 

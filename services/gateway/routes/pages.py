@@ -288,8 +288,20 @@ class PagesRoutes(RoutesBase):
         number = positive(request.args)
         pages = max(1, -(-len(classes) // CLASSES_PER_PAGE))
         shown = classes[(number - 1) * CLASSES_PER_PAGE:number * CLASSES_PER_PAGE]
-        return html(views.class_list(shown, names, caller.principal, query, number, pages,
-                                     len(classes)))
+        return html(views.class_list(shown, names, self.page_programs(query["year"]),
+                                     caller.principal, query, number, pages, len(classes)))
+
+    def page_programs(self, year: int) -> dict[str, str]:
+        """The year's program names by id: a class list names each class's own program (a
+        committee's class is its program's, not the district's)."""
+        names = {}
+        for number in range(1, SCHEDULING_PAGES + 1):
+            answer = self.scheduling.list_programs(year=year, page=number,
+                                                   per_page=SCHEDULING_PAGE)
+            names.update({p["program_id"]: p.get("name") for p in answer["items"]})
+            if len(names) >= answer["total"] or not answer["items"]:
+                break
+        return names
 
     def page_year_classes(self, query: dict) -> list[dict]:
         """Every published class of the year (drafts have no record yet), page by page."""

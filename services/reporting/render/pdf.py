@@ -9,6 +9,7 @@ the font has no bold face, and headings are set apart by size, colour and a stro
 rather than by a second copy of the same glyphs."""
 
 import copy
+import struct
 import threading
 from contextlib import contextmanager
 
@@ -93,8 +94,12 @@ def render_pdf(document: Document) -> bytes:
     if document.charts:   # on a page of their own: the same image as format=png
         pdf.add_page()
         _section(pdf, "图表")
-        pdf.image(render_png(document, width=14.0, dpi=130, title=False), x=pdf.l_margin,
-                  w=pdf.epw)
+        png = render_png(document, width=14.0, dpi=130, title=False)
+        # As wide as the page allows, and no taller than what is left of it (three rows of
+        # charts would otherwise run off the page's foot).
+        pixels_wide, pixels_high = struct.unpack(">II", png[16:24])
+        width = min(pdf.epw, (pdf.page_break_trigger - pdf.get_y()) * pixels_wide / pixels_high)
+        pdf.image(png, x=pdf.l_margin + (pdf.epw - width) / 2, w=width)
     return bytes(pdf.output())
 
 

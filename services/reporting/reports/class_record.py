@@ -1,4 +1,6 @@
-"""班次培训情况: a class's facts, each session's attendance, completions, the participants.
+"""班次培训情况: a class's facts, each session's attendance, completions, the participants (姓名
+beside 党员编号, and whether they were nominated or came by the open live broadcast). A nomination
+waiting for review, or rejected, is no participant.
 
 Seen from outside the organiser's subtree (a committee looking at a district class), the counts
 and the list are limited to the participants whose enrolment organisation is in that subtree."""
@@ -65,17 +67,15 @@ def build(db, params: dict, within: str | None = None) -> dict:
     facts = common.class_facts(row, tree, live_hours if sessions else None)
     core = common.core_theory(sessions, row["core_theory_ratio"])
 
-    participants = []
-    for enrollment_id, e in enrollments.items():
-        if e["status"] not in PARTICIPATING:
-            continue
-        participants.append(_participant(enrollment_id, e["member_no"], e, tree,
-                                         completions.get(enrollment_id), attended_ch))
+    seated = {i: e for i, e in enrollments.items() if e["status"] in PARTICIPATING}
     # Attendance whose enrolment event has not arrived yet still names a participant.
-    for enrollment_id, member_no in attendance_members.items():
-        if enrollment_id not in enrollments and not limited:
-            participants.append(_participant(enrollment_id, member_no, None, tree,
-                                             completions.get(enrollment_id), attended_ch))
+    unseen = {} if limited else {i: m for i, m in attendance_members.items()
+                                 if i not in enrollments}
+    names = common.names_of(db, [e["member_no"] for e in seated.values()] + list(unseen.values()))
+    participants = [_participant(i, e["member_no"], e, tree, completions.get(i), attended_ch,
+                                 names) for i, e in seated.items()]
+    participants += [_participant(i, member_no, None, tree, completions.get(i), attended_ch,
+                                  names) for i, member_no in unseen.items()]
     participants.sort(key=lambda p: (p["committee_code"] or "", p["org_code"] or "",
                                      p["member_no"], p["enrollment_id"]))
 
@@ -86,6 +86,8 @@ def build(db, params: dict, within: str | None = None) -> dict:
     incomplete = sum(1 for c in completions.values() if c["status"] == "incomplete")
     summary = {
         "enrolled": len(participants), "waitlisted": statuses["waitlisted"],
+        "nominated": statuses["nominated"], "rejected": statuses["rejected"],
+        "live": sum(1 for e in seated.values() if e["origin"] == "live"),
         "withdrawn": statuses["withdrawn"] + statuses["released"],
         "sessions": core["sessions"],
         "sessions_completed": sum(1 for s in sessions if s["status"] == "completed"),
@@ -100,17 +102,20 @@ def build(db, params: dict, within: str | None = None) -> dict:
             "participants": participants}
 
 
-def _participant(enrollment_id, member_no, e, tree, completion, attended_ch) -> dict:
+def _participant(enrollment_id, member_no, e, tree, completion, attended_ch, names) -> dict:
     org_code = e["org_code"] if e else None
     committee = (e["committee_code"] if e else None) or tree.committee_of(org_code)
     hours_ch = completion["attended_ch"] if completion else attended_ch.get(enrollment_id, 0)
     status = completion["status"] if completion else None
     return {
-        "enrollment_id": enrollment_id, "member_no": member_no, "org_code": org_code,
+        "enrollment_id": enrollment_id, "member_no": member_no,
+        "name": names.get(member_no, "—"), "org_code": org_code,
         "org_name": tree.name(org_code) if org_code else "—",
         "committee_code": committee, "committee_name": tree.name(committee) if committee else "—",
         "mode": e["mode"] if e else None,
         "mode_label": d.label(d.ENROLLMENT_MODES, e["mode"]) if e else "—",
+        "origin": e["origin"] if e else None,
+        "origin_label": d.label(d.ENROLLMENT_ORIGINS, e["origin"]) if e else "—",
         "status": e["status"] if e else None,
         "status_label": d.label(d.ENROLLMENT_STATUSES, e["status"]) if e else "—",
         "attended_hours": d.hours(hours_ch),
@@ -129,7 +134,10 @@ def layout(data: dict) -> Document:
         scope = data["scope"]
         lines.append(("统计范围", f"{scope['name']}（{scope['org_code']}）所属人员"))
     lines += [
-        ("参训人数", f"{summary['enrolled']}（候补 {summary['waitlisted']}，退出 "
+        # .get: a record filed before these counts existed is drawn from what it holds.
+        ("参训人数", f"{summary['enrolled']}（其中{d.ENROLLMENT_ORIGINS['live']} "
+                 f"{summary.get('live', 0)}；候补 {summary['waitlisted']}，待审核 "
+                 f"{summary.get('nominated', 0)}，未通过 {summary.get('rejected', 0)}，退出 "
                  f"{summary['withdrawn']}）"),
         ("已完成课次", f"{summary['sessions_completed']}/{summary['sessions']}"),
         ("出勤率", _pct(summary["attendance_rate"])),
@@ -149,8 +157,9 @@ def layout(data: dict) -> Document:
                 **{k: summary[k] for k in d.ATTENDANCE_STATUSES},
                 "attendance_rate": summary["attendance_rate"]}, sheet="课次出勤")
     people = Table("参训人员", [
-        Column("member_no", "党员编号"), Column("org_name", "所在组织"),
-        Column("committee_name", "所属党(工)委"), Column("mode_label", "参训方式"),
+        Column("member_no", "党员编号"), Column("name", "姓名"), Column("org_name", "所在组织"),
+        Column("committee_name", "所属党(工)委"), Column("origin_label", "参训来源"),
+        Column("mode_label", "参训方式"),
         Column("status_label", "报名状态"), Column("attended_hours", "出勤学时", "hours"),
         Column("completion_label", "结业情况"),
     ], data["participants"],

@@ -8,7 +8,7 @@ from services.contracts.fields import CODE_PATTERN, UUID_PATTERN
 from services.kit.errors import NotFound
 
 from .. import domain as d
-from ..models import rp_class, rp_org, rp_session, rp_state
+from ..models import rp_class, rp_org, rp_person, rp_program, rp_session, rp_state
 
 
 class ParamsSchema(Schema):
@@ -49,11 +49,32 @@ def load_tree(db) -> d.OrgTree:
 
 
 def load_class(db, class_id: str):
-    row = db.execute(select(rp_class).where(rp_class.c.class_id == class_id)).mappings().first()
+    """The class, with its program's name and organiser (None until program_changed came)."""
+    row = db.execute(
+        select(rp_class, rp_program.c.name.label("program_name"),
+               rp_program.c.organiser_org_code.label("program_organiser"))
+        .outerjoin(rp_program, rp_program.c.program_id == rp_class.c.program_id)
+        .where(rp_class.c.class_id == class_id)).mappings().first()
     if row is None:
         raise NotFound(f"class {class_id} is not known to reporting (no class event seen yet)",
                        errors={"class_id": ["no class_published event named it"]})
     return row
+
+
+NAMES_AT_ONCE = 1000
+
+
+def names_of(db, member_nos) -> dict[str, str]:
+    """People's names (姓名) by member_no, as person_changed told them; a person without one
+    is left out (records then show "—")."""
+    wanted = sorted({m for m in member_nos if m})
+    names = {}
+    for start in range(0, len(wanted), NAMES_AT_ONCE):
+        names.update(db.execute(
+            select(rp_person.c.member_no, rp_person.c.name)
+            .where(rp_person.c.member_no.in_(wanted[start:start + NAMES_AT_ONCE]),
+                   rp_person.c.name.is_not(None))).all())
+    return names
 
 
 def audience_label(row) -> str:
@@ -65,9 +86,13 @@ def audience_label(row) -> str:
 
 
 def class_facts(row, tree: d.OrgTree, session_hours_ch: int | None = None) -> dict:
+    """What every class report says of the class (row: `load_class`'s)."""
     class_hours = row["class_hours_ch"] if row["class_hours_ch"] is not None else session_hours_ch
+    run_by = d.run_by(tree, row["program_organiser"] or row["organiser_org_code"])
     return {
-        "class_id": row["class_id"], "program_id": row["program_id"], "title": row["title"],
+        "class_id": row["class_id"], "program_id": row["program_id"],
+        "program_name": row["program_name"], "run_by": run_by,
+        "run_by_label": d.RUN_BY[run_by], "title": row["title"],
         "year": row["year"], "track": row["track"], "track_label": d.TRACKS[row["track"]],
         "organiser_org_code": row["organiser_org_code"],
         "organiser_name": tree.name(row["organiser_org_code"]),
@@ -77,7 +102,8 @@ def class_facts(row, tree: d.OrgTree, session_hours_ch: int | None = None) -> di
         "delivery": row["delivery"], "delivery_label": d.label(d.DELIVERIES, row["delivery"]),
         "start_date": row["start_date"].isoformat(), "end_date": row["end_date"].isoformat(),
         "status": row["status"], "status_label": d.label(d.CLASS_STATUSES, row["status"]),
-        "offline_capacity": row["offline_capacity"],
+        "offline_capacity": row["offline_capacity"], "online_open": bool(row["online_open"]),
+        "review_nominations": bool(row["review_nominations"]), "sequence": row["sequence"],
         "class_hours": None if class_hours is None else d.hours(class_hours),
         "completed_on": row["completed_on"].isoformat() if row["completed_on"] else None,
     }
@@ -119,7 +145,10 @@ def core_theory(sessions: list, class_ratio: float) -> dict:
 def class_fact_lines(facts: dict, core: dict) -> list[tuple[str, str]]:
     return [
         ("班次", facts["title"]),
-        ("培训项目", f"{facts['year']}年 {facts['track_label']}"),
+        # .get: a version filed before programs were named is drawn from what it holds.
+        ("培训项目", f"{facts.get('program_name') or facts['track_label']}（{facts['year']}年 "
+                 f"{facts['track_label']}"
+                 + (f" · {facts['run_by_label']}）" if facts.get("run_by_label") else "）")),
         ("主办单位", f"{facts['organiser_name']}（{facts['organiser_org_code']}）"),
         ("培训对象", facts["audience_label"]),
         ("培训方式", facts["delivery_label"]),

@@ -1,6 +1,7 @@
 """Coverage gaps, for follow-up per party committee: grassroots organisations whose current
 secretary has not completed a secretaries-track class this year (and why), and members
-nominated to a members-track class of the year that has completed who have no completion."""
+nominated to a members-track class of the year that has completed who have no completion. Each
+person is named (姓名 beside 党员编号)."""
 
 from collections import Counter, defaultdict
 
@@ -14,11 +15,11 @@ from . import common
 
 NAME = "coverage-gaps"
 TITLE = "培训覆盖缺口"
-NOMINATED = ("confirmed", "waitlisted", "completed", "incomplete")
+NOMINATED = ("nominated", "confirmed", "waitlisted", "completed", "incomplete")
 
 # Why a secretary is not covered, from the furthest they got this year.
 SECRETARY_GAPS = {"no_secretary": "未配备书记", "not_enrolled": "未报名参训",
-                  "waitlisted": "候补未参训", "enrolled": "已报名待培训",
+                  "nominated": "报名待审核", "waitlisted": "候补未参训", "enrolled": "已报名待培训",
                   "incomplete": "未达结业要求"}
 MEMBER_GAPS = {"incomplete": "未达结业要求", "no_completion": "班次已结业无结业记录"}
 
@@ -47,18 +48,18 @@ def build(db, params: dict, within: str | None = None) -> dict:
                rp_enrollment.c.status.in_(NOMINATED))).mappings().all()
 
     # The furthest each secretary got on the secretaries track (a completion covers them).
-    progress = {"waitlisted": 1, "enrolled": 2, "incomplete": 3, "completed": 4}
+    progress = {"nominated": 0, "waitlisted": 1, "enrolled": 2, "incomplete": 3, "completed": 4}
     secretary_best: dict[str, str] = {}
     member_rows: dict[str, list] = defaultdict(list)
     completed_members: set[str] = set()
     for r in rows:
         if r["track"] == "secretaries":
-            step = (r["completion"] or ("waitlisted" if r["status"] == "waitlisted"
+            step = (r["completion"] or (r["status"] if r["status"] in ("nominated", "waitlisted")
                                         else "enrolled"))
             held = secretary_best.get(r["member_no"])
             if held is None or progress[step] > progress[held]:
                 secretary_best[r["member_no"]] = step
-        else:
+        elif r["status"] != "nominated":   # a nomination still waiting is no enrolment yet
             if r["completion"] == "completed":
                 completed_members.add(r["member_no"])
             member_rows[r["member_no"]].append(r)
@@ -100,6 +101,12 @@ def build(db, params: dict, within: str | None = None) -> dict:
             "classes": len(nominated), "last_class_id": last["class_id"],
             "last_class_title": last["title"], "gap": gap, "gap_label": MEMBER_GAPS[gap],
         })
+    names = common.names_of(db, [r["secretary_member_no"] for r in secretaries]
+                            + [r["member_no"] for r in members])
+    for r in secretaries:
+        r["secretary_name"] = names.get(r["secretary_member_no"], "—")
+    for r in members:
+        r["name"] = names.get(r["member_no"], "—")
     secretaries.sort(key=lambda r: (r["committee_code"] or "", r["org_code"]))
     members.sort(key=lambda r: (r["committee_code"] or "", r["org_code"], r["member_no"]))
 
@@ -146,13 +153,15 @@ def layout(data: dict) -> Document:
     secretaries = Table("书记未参训的基层党组织", [
         Column("committee_name", "党(工)委"), Column("org_code", "组织编码"),
         Column("org_name", "组织名称"), Column("sector_label", "领域"),
-        Column("secretary_member_no", "书记党员编号"), Column("gap_label", "情况"),
+        Column("secretary_member_no", "书记党员编号"), Column("secretary_name", "书记姓名"),
+        Column("gap_label", "情况"),
     ], data["secretaries"], totals={"committee_name": "合计",
                                     "org_code": f"{totals['secretary_gaps']} 个"},
         sheet="书记未参训")
     members = Table("报名未结业党员", [
         Column("committee_name", "党(工)委"), Column("org_name", "所在组织"),
-        Column("member_no", "党员编号"), Column("classes", "报名班次", "int"),
+        Column("member_no", "党员编号"), Column("name", "姓名"),
+        Column("classes", "报名班次", "int"),
         Column("last_class_title", "最近班次"), Column("gap_label", "情况"),
     ], data["members"], totals={"committee_name": "合计", "org_name": f"{totals['member_gaps']} 人",
                                 "classes": sum(m["classes"] for m in data["members"])},

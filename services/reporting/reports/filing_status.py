@@ -1,5 +1,6 @@
 """Filing status: for every class of the year organised in scope, its plan and its record —
-due, filed, acknowledged, returned, overdue — and the counts per organisation.
+due, filed, acknowledged, returned, overdue, or changed since filed (the class changed after the
+latest version was built: it waits to be filed again) — and the counts per organisation.
 
 Overdue depends on the day: it is computed as of `as_of` (default today, Asia/Shanghai), which
 the report carries, so the same day and the same events give the same bytes."""
@@ -28,7 +29,8 @@ class Params(common.ParamsSchema):
 def load_versions(db, class_ids=None, year=None) -> dict:
     """(class_id, kind) -> [(filing row, review row or None)] in version order."""
     query = (select(filing.c.filing_id, filing.c.class_id, filing.c.kind, filing.c.version,
-                    filing.c.filed_at, filing.c.sha256, filing_review.c.action,
+                    filing.c.filed_at, filing.c.sha256, filing.c.class_sequence,
+                    filing_review.c.action,
                     filing_review.c.reason, filing_review.c.reviewed_at)
              .outerjoin(filing_review, filing_review.c.filing_id == filing.c.filing_id))
     if year is not None:
@@ -58,9 +60,11 @@ def build(db, params: dict, within: str | None = None) -> dict:
         for kind in d.FILING_KINDS:
             deadline = d.deadline_for(kind, c["start_date"], c["completed_on"])
             filed = versions.get((c["class_id"], kind), [])
-            state = d.filing_state(deadline, [(v["filed_at"], v["action"]) for v in filed],
-                                   as_of)
             latest = filed[-1] if filed else None
+            changed = latest is not None and d.changed_since_filed(latest["class_sequence"],
+                                                                   c["sequence"])
+            state = d.filing_state(deadline, [(v["filed_at"], v["action"]) for v in filed],
+                                   as_of, changed)
             organiser = c["organiser_org_code"]
             items.append({
                 "class_id": c["class_id"], "title": c["title"], "org_code": organiser,
@@ -70,6 +74,7 @@ def build(db, params: dict, within: str | None = None) -> dict:
                 "state": state.state, "state_label": d.FILING_STATES[state.state],
                 "late": state.late, "overdue": state.overdue, "overdue_reason": state.reason,
                 "versions": len(filed), "filing_id": latest["filing_id"] if latest else None,
+                "changed_since_filed": changed,
                 "filed_on": d.today(d.as_utc(filed[0]["filed_at"])).isoformat() if filed else None,
                 "return_reason": latest["reason"] if latest and latest["action"] == "returned"
                 else None,
@@ -77,14 +82,16 @@ def build(db, params: dict, within: str | None = None) -> dict:
             counts = per_org[organiser]
             counts["items_due"] += state.state != "not_due"
             counts["not_filed"] += state.state in ("due", "overdue")
+            counts["changed_items"] += state.state == "changed"
             counts[state.state] += 1
             counts["overdue_items"] += state.overdue
     organisations = [{
         "org_code": code, "name": tree.name(code), "parent_code": d.reviewer_of(tree, code),
         "due": n["items_due"], "acknowledged": n["acknowledged"], "filed": n["filed"],
-        "returned": n["returned"], "not_filed": n["not_filed"], "overdue": n["overdue_items"],
+        "returned": n["returned"], "not_filed": n["not_filed"], "changed": n["changed_items"],
+        "overdue": n["overdue_items"],
     } for code, n in sorted(per_org.items())]
-    keys = ("due", "acknowledged", "filed", "returned", "not_filed", "overdue")
+    keys = ("due", "acknowledged", "filed", "returned", "not_filed", "changed", "overdue")
     return {
         "report": NAME, "title": TITLE, "year": year, "as_of": as_of.isoformat(),
         "scope": scope.describe(), "organisations": organisations, "items": items,
@@ -104,13 +111,14 @@ def layout(data: dict) -> Document:
     facts = [("年度", f"{data['year']}年"), ("统计范围", scope_text), ("截至", data["as_of"]),
              ("应备案", f"{totals['due']} 项：已备案 {totals['acknowledged']}，待审核 "
                      f"{totals['filed']}，已退回 {totals['returned']}，未报送 "
-                     f"{totals['not_filed']}"),
+                     f"{totals['not_filed']}，{d.FILING_STATES['changed']} {totals['changed']}"),
              ("逾期", f"{totals['overdue']} 项")]
     organisations = Table("按组织统计", [
         Column("org_code", "组织编码"), Column("name", "组织名称"),
         Column("due", "应备案", "int"), Column("acknowledged", "已备案", "int"),
         Column("filed", "待审核", "int"), Column("returned", "已退回", "int"),
-        Column("not_filed", "未报送", "int"), Column("overdue", "逾期", "int"),
+        Column("not_filed", "未报送", "int"),
+        Column("changed", d.FILING_STATES["changed"], "int"), Column("overdue", "逾期", "int"),
     ], data["organisations"], totals={"org_code": "合计", **totals}, sheet="按组织")
     rows = [{**i, "deadline": i["deadline"] or "结业后7日内", "filed_on": i["filed_on"] or "—",
              "overdue_label": i["overdue_reason"] or ""} for i in data["items"]]
