@@ -21,6 +21,17 @@ PDFTOTEXT := /usr/bin/pdftotext
 $(PDFTOTEXT):
 	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils
 
+# The browser tests drive Debian's chromium (playwright cannot download its own here); the
+# sign-in sheet's barcodes are read back with zbar.
+CHROMIUM := /usr/bin/chromium
+ZBARIMG := /usr/bin/zbarimg
+
+$(CHROMIUM):
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(ZBARIMG):
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools
+
 fonts: $(CJK_FONT)
 
 infra:
@@ -34,7 +45,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT)
+test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT) $(CHROMIUM) $(ZBARIMG)
 	bash $(INFRA) rabbitmq postgres
 	$(BIN)/pytest -q -p no:cacheprovider
 

@@ -2,10 +2,13 @@
 nominated, who turns up. Pure and seeded: the same district and catalogue give the same year.
 
 The shape follows the article: secretaries take a 基础理论 class (hybrid: the party school's
-hall plus the live broadcast to every grassroots secretary) and some an 拓展提升 class for their
-sector; members nominated by their committees take a class for their category, with an on-site
-visit for their audience and, for new members, the oath at the party-building service centre.
-Every class keeps at least two thirds of its sessions core theory.
+hall plus the live broadcast to every grassroots secretary; some are nominated to none and only
+watch the broadcast, which enrols them) and some an 拓展提升 class for their sector; members
+nominated by their committees take a class for their category, with an on-site visit for their
+audience and, for new members, the oath at the party-building service centre. A few party (work)
+committees run programs and classes of their own for their own people (各单位参照区级层面做法),
+one of them reviewing its nominations and later taking its waitlist in. Every class keeps at
+least two thirds of its sessions core theory.
 """
 
 import random
@@ -21,6 +24,8 @@ from .district import District
 YEAR = 2026
 FIRST_DAY = date(YEAR, 3, 2)
 MORNING, AFTERNOON = time(9, 0), time(14, 0)
+# Of the grassroots secretaries, the share nominated to no 基础理论 class: they only watch it.
+WATCH_ONLY = 0.15
 SITE_AUDIENCE = {"institution": ("rural_revitalisation", "social_governance"),
                  "enterprise": ("new_city_project", "two_new_demo"),
                  "new_member": ("red_village", "archives")}
@@ -77,13 +82,14 @@ class PlannedSession:
     venue_id: str | None = None
     site_id: str | None = None
     instructor_id: str | None = None
+    venue_name: str | None = None       # a unit's own room, not in the catalogue
     session_id: str | None = None       # once scheduled
     live: bool = False                  # broadcast live, as scheduling decided
 
     def payload(self) -> dict:
         data = {"course_id": self.course["course_id"], "starts_at": self.starts_at.isoformat(),
                 "ends_at": self.ends_at.isoformat()}
-        for name in ("venue_id", "site_id", "instructor_id"):
+        for name in ("venue_id", "site_id", "instructor_id", "venue_name"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         return data
@@ -99,6 +105,14 @@ class PlannedClass:
     sessions: list[PlannedSession]
     offline: list[str] = field(default_factory=list)      # member numbers nominated offline
     online: list[str] = field(default_factory=list)       # … and online
+    organiser: str | None = None        # the unit running it; None: the district
+    # Sitting secretaries nominated to no class of this kind who watch its broadcast, and
+    # people its audience does not admit who watch it all the same.
+    watchers: list[str] = field(default_factory=list)
+    outsiders: list[str] = field(default_factory=list)
+    review: bool = False                # nominations wait for the organiser's review
+    rejected: list[str] = field(default_factory=list)     # … of which it turns these down
+    raised_capacity: int | None = None  # the capacity the organiser raises it to once published
     class_id: str | None = None                            # once scheduled
 
     @property
@@ -114,6 +128,7 @@ class PlannedClass:
                 "offline_capacity": self.offline_capacity, "delivery": self.delivery,
                 "start_date": self.start_date.isoformat(),
                 "end_date": self.end_date.isoformat(), "publish": True,
+                "review_nominations": self.review,
                 "sessions": [s.payload() for s in self.sessions]}
 
 
@@ -209,11 +224,16 @@ def plan_year(district: District, catalogue: Catalogue, *, scale: float = 1.0,
     secretaries = district.secretaries()
     sector_of = {o.org_code: o.sector for o in district.grassroots}
 
-    # 基础理论: hybrid, every sector together, the hall plus the live broadcast.
+    # 基础理论: hybrid, every sector together, the hall plus the live broadcast, which the
+    # secretaries nominated to none of them watch (and a few members it is not for).
     basic_classes = max(1, round(8 * scale))
     pool = secretaries[:]
     rng.shuffle(pool)
+    watch_only = round(len(pool) * WATCH_ONLY)
+    pool, watching = pool[watch_only:], pool[:watch_only]
     per_class = -(-len(pool) // basic_classes)
+    per_watching = -(-len(watching) // basic_classes)
+    not_secretaries = [m.member_no for m in district.members if not m.secretary_of]
     start = FIRST_DAY
     for index in range(basic_classes):
         courses = rng.sample(catalogue.core, 3) + [catalogue.general[0]]
@@ -223,7 +243,10 @@ def plan_year(district: District, catalogue: Catalogue, *, scale: float = 1.0,
         classes.append(PlannedClass(
             "secretaries", f"{YEAR}年基层党组织书记基础理论培训班（第{index + 1}期）",
             {"sector": None, "module": "basic_theory"}, "hybrid", capacity, sessions,
-            offline=people[:capacity], online=people[capacity:]))
+            offline=people[:capacity], online=people[capacity:],
+            watchers=[m.member_no for m in
+                      watching[index * per_watching:(index + 1) * per_watching]],
+            outsiders=rng.sample(not_secretaries, 2)))
         start += timedelta(days=14)
 
     # 拓展提升: offline, one sector each, a classroom.
@@ -287,4 +310,67 @@ def plan_year(district: District, catalogue: Catalogue, *, scale: float = 1.0,
             {"category": category}, delivery, capacity, sessions,
             offline=people[:capacity], online=people[capacity:]))
         start += timedelta(days=2)
+
+    classes += unit_classes(district, catalogue, calendar, rng, taken,
+                            committees=max(2, round(4 * scale)))
     return YearPlan(classes)
+
+
+def unit_classes(district: District, catalogue: Catalogue, calendar: Calendar,
+                 rng: random.Random, taken: set[str], committees: int) -> list[PlannedClass]:
+    """The largest party (work) committees' own classes, in their own rooms, for their own
+    people: each a members' class for the category most of its members are in;
+    the first also a class for its secretaries; the second reviews its nominations, turns a few
+    down, seats fewer than it accepts and, once published, raises the capacity to take all but
+    one of its waitlist in."""
+    orgs = {o.org_code: o for o in district.orgs}
+    people_of = defaultdict(list)
+    for member in district.members:
+        people_of[orgs[member.org_code].parent_code].append(member)
+    largest = sorted(district.committees, key=lambda c: (-len(people_of[c.org_code]),
+                                                         c.org_code))[:committees]
+    classes = []
+    start = FIRST_DAY + timedelta(days=21)
+    for number, committee in enumerate(largest):
+        place = committee.name.removesuffix("党工委").removesuffix("党委")
+        room = f"{place}党群服务中心"
+        courses = rng.sample(catalogue.core, 4) + catalogue.general[1:3]
+        sessions = lay_out(courses, calendar, catalogue, start, None, 0, rng)
+        for session in sessions:
+            session.venue_name = room
+        class_start = min(s.starts_at for s in sessions).astimezone(SHANGHAI).date()
+        three_years_before = class_start.replace(year=class_start.year - 3)
+        eligible = defaultdict(list)   # those the district's classes have not taken first
+        for member in sorted(people_of[committee.org_code], key=lambda m: m.member_no in taken):
+            if member.secretary_of:
+                continue
+            if member.joined_on > three_years_before:
+                eligible["new_member"].append(member.member_no)
+            elif member.employment in ("institution", "enterprise"):
+                eligible[member.employment].append(member.member_no)
+        category = max(sorted(eligible), key=lambda c: len(eligible[c]))
+        people = eligible[category][:60]
+        taken.update(people)
+        planned = PlannedClass(
+            "members", f"{YEAR}年{place}{CATEGORIES[category]}培训班", {"category": category},
+            "offline", len(people), sessions, offline=people, organiser=committee.org_code)
+        if number == 1:
+            planned.review = True
+            planned.rejected = people[-max(1, len(people) // 10):]
+            waiting = max(2, len(people) // 6)
+            planned.offline_capacity = len(people) - len(planned.rejected) - waiting
+            planned.raised_capacity = planned.offline_capacity + waiting - 1
+        classes.append(planned)
+        start += timedelta(days=10)
+        if number == 0:
+            secretaries = [m.member_no for m in people_of[committee.org_code] if m.secretary_of]
+            courses = rng.sample(catalogue.core, 4) + catalogue.general[1:3]
+            sessions = lay_out(courses, calendar, catalogue, start, None, 0, rng)
+            for session in sessions:
+                session.venue_name = room
+            classes.append(PlannedClass(
+                "secretaries", f"{YEAR}年{place}基层党组织书记轮训班",
+                {"sector": None, "module": "advanced"}, "offline", len(secretaries), sessions,
+                offline=secretaries, organiser=committee.org_code))
+            start += timedelta(days=10)
+    return classes

@@ -1,15 +1,19 @@
 """`make demo`: a district's year run through peixun's doors, at the real scale.
 
 It starts every service (the same `nameko run` commands compose uses), loads a generated
-district through the importers, schedules and publishes the year's classes, nominates people,
-then walks through the year week by week on a simulated clock: check-ins at the party school,
-viewing reports published by a separate live-platform process over AMQP, sessions completed,
-corrections, filings (some late, some returned). It waits until reporting has caught up, pulls
-every report into out/, prints the headline figures checked against the ones it works out from
-what it did itself (exiting 1 when they disagree), and stops what it started.
+district through the importers, schedules and publishes the year's classes (the district's, and a
+few committees' own), nominates people (one committee reviewing its nominations, then raising its
+class's capacity), then walks through the year week by week on a simulated clock: check-ins at
+the party school, viewing reports published by a separate live-platform process over AMQP (the
+secretaries nominated to no 基础理论 class watch its broadcast, and are enrolled by watching),
+sessions completed, corrections; it imports a file of study hours earned elsewhere, and files
+plans and records (some late, some returned). It waits until reporting has caught up, pulls every
+report into out/, prints the headline figures checked against the ones it works out from what it
+did itself (exiting 1 when they disagree), and stops what it started.
 """
 
 import base64
+import csv
 import json
 import os
 import random
@@ -20,7 +24,7 @@ import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import click
@@ -49,6 +53,14 @@ FORMATS = ("json", "csv", "xlsx", "pdf")
 # DESIGN §1: online when a person's viewing reports add up to 80% of the session; completed when
 # the attended hours reach 80% of the class's.
 ONLINE_SHARE = COMPLETION_SHARE = Fraction(4, 5)
+HOURS_HEADERS = [chinese for _english, chinese in imports.HOURS_HEADERS.values()]
+# Study hours earned elsewhere (其他学时): what each source's entries are called.
+ELSEWHERE = {"unit": ["支部“三会一课”专题党课", "主题党日集中学习", "单位理论学习中心组学习"],
+             "online": ["上海干部在线学习城专题课程", "“学习强国”专题学习", "远程教育平台专题课件"],
+             "party_school": ["区委党校专题培训班", "市委党校专题轮训"],
+             "other": ["红色场馆参观学习", "党建读书会"]}
+NOT_ENROLLED, NOT_LIVE = "online_not_enrolled", "online_session_not_live"   # anomaly kinds
+UNKNOWN_MEMBER = "3101299999999"
 
 
 def say(text: str) -> None:
@@ -76,8 +88,14 @@ class Year:
         self.spent = defaultdict(float)   # seconds per part of the weeks, printed at the end
         # What the demo itself did, from which it works out the figures reporting must show:
         self.confirmed = defaultdict(set)   # class_id -> people given a place, as nominate said
+        self.viewers = defaultdict(set)     # class_id -> people it enrolled by their watching
         self.present = defaultdict(set)     # (class_id, member_no) -> sessions checked in to
         self.watched = defaultdict(int)     # (session_id, member_no) -> minutes reported seen
+        self.viewed = []   # this week's (session_id, people enrolled, people online) to see
+        self.flagged = Counter()            # anomaly kind -> viewing reports that earn it
+        self.waiting = defaultdict(list)    # class_id -> (member_no, enrollment_id) to review
+        self.unit_targets = Counter()       # (organiser, track) -> a unit program's target
+        self.other_hours = Counter()        # member_no -> study hours imported (good rows)
 
     @contextmanager
     def timed(self, part: str):
@@ -95,6 +113,7 @@ class Year:
         # The article's yearly targets, scaled to the district: 4,000 secretaries'
         # person-times for 4,000 secretaries, 20,000 members' for 60,000 members.
         self.targets = (len(district.secretaries()), len(district.members) // 3)
+        self.names = {o.org_code: o.name for o in district.orgs}
         self.load_district(district)
         with step("seed the catalogue and plan the year"):
             year_plan = plans.plan_year(district, self.catalogue(),
@@ -106,6 +125,10 @@ class Year:
         with step("committees nominate"):
             self.at(datetime(YEAR, 2, 2, 10, tzinfo=SHANGHAI))
             self.nominate(year_plan)
+        with step("an organiser reviews its nominations and raises its class's capacity"):
+            self.at(datetime(YEAR, 2, 9, 10, tzinfo=SHANGHAI))
+            self.review(year_plan)
+            self.wait_for_queues()
         return year_plan
 
     # -- the district ---------------------------------------------------------------------------
@@ -150,16 +173,28 @@ class Year:
                                           every(scheduling.list_instructors))
 
     def schedule(self, year_plan) -> dict:
+        """The district's two programs and each unit's own (its target: the places it plans),
+        then every class, published."""
         programs = {}
         for track, name, target in (("secretaries", f"{YEAR}年“千名书记进党校”", self.targets[0]),
                                     ("members", f"{YEAR}年“万名党员进课堂”", self.targets[1])):
-            programs[track] = self.rpc.scheduling.create_program({
+            programs[None, track] = self.rpc.scheduling.create_program({
                 "year": YEAR, "track": track, "organiser_org_code": districts.DISTRICT_CODE,
                 "name": name, "target_person_times": target})["program_id"]
+        for planned in year_plan.classes:
+            if planned.organiser is not None:
+                self.unit_targets[planned.organiser, planned.track] += \
+                    planned.raised_capacity or planned.offline_capacity
+        for (organiser, track), target in sorted(self.unit_targets.items()):
+            programs[organiser, track] = self.rpc.scheduling.create_program({
+                "year": YEAR, "track": track, "organiser_org_code": organiser,
+                "name": f"{YEAR}年{self.names[organiser]}{vocabulary.TRACKS[track]}",
+                "target_person_times": target})["program_id"]
         created = {}
         with click.progressbar(year_plan.classes, label="  classes", file=sys.stdout) as bar:
             for planned in bar:
-                answer = self.rpc.scheduling.create_class(planned.payload(programs[planned.track]))
+                answer = self.rpc.scheduling.create_class(
+                    planned.payload(programs[planned.organiser, planned.track]))
                 by_start = {s["starts_at"]: s for s in answer["sessions"]}
                 for session in planned.sessions:
                     scheduled = by_start[session.starts_at.isoformat()]
@@ -171,15 +206,15 @@ class Year:
     def nominate(self, year_plan) -> None:
         """Each class's nominations in order (offline first, a thousand people a call), eight
         classes at a time: the committees nominate side by side, and what one class decides
-        never depends on another's."""
-        last = year_plan.classes[-1]
-        self.wait(lambda: self._known(last.class_id), "enrollment to hear of every class")
+        never depends on another's. A unit nominates into its own classes as itself."""
+        # Enrollment hears of classes and of their sessions by separate events: both, first.
+        self.wait_for_queues()
         with click.progressbar(length=len(year_plan.classes), label="  nominations",
                                file=sys.stdout) as bar:
             for first in range(0, len(year_plan.classes), 8):
                 group = year_plan.classes[first:first + 8]
                 calls = [[(planned.class_id, {"member_nos": people[chunk:chunk + 1000],
-                                              "mode": mode})
+                                              "mode": mode, "by_org_code": planned.organiser})
                           for mode, people in (("offline", planned.offline),
                                                ("online", planned.online))
                           for chunk in range(0, len(people), 1000)] for planned in group]
@@ -194,14 +229,40 @@ class Year:
                             if enrolment["status"] == "confirmed":   # not waitlisted
                                 self.confirmed[enrolment["class_id"]].add(
                                     enrolment["member_no"])
+                            elif enrolment["status"] == "nominated":   # for review
+                                self.waiting[enrolment["class_id"]].append(
+                                    (enrolment["member_no"], enrolment["enrollment_id"]))
                 bar.update(len(group))
 
-    def _known(self, class_id: str) -> bool:
-        try:
-            self.rpc.enrollment.get_class(class_id)
-            return True
-        except DomainError:
-            return False
+    def review(self, year_plan) -> None:
+        """The organiser of a reviewed class accepts its nominations in order (a seat while
+        one is free, then the waitlist) but for those it turns down; then it raises the
+        capacity, and enrollment seats the waitlist's first, first come first served."""
+        for planned in year_plan.classes:
+            if not planned.review:
+                continue
+            waitlist = []
+            for member_no, enrollment_id in self.waiting[planned.class_id]:
+                if member_no in planned.rejected:
+                    self.rpc.enrollment.reject_nomination(
+                        enrollment_id, {"reason": "本年度已参加同类培训，请安排其他党员"},
+                        by=planned.organiser)
+                    self.counts["rejected"] += 1
+                    continue
+                answer = self.rpc.enrollment.accept_nomination(enrollment_id,
+                                                               by=planned.organiser)
+                self.counts["accepted"] += 1
+                if answer["status"] == "confirmed":
+                    self.confirmed[planned.class_id].add(member_no)
+                else:
+                    waitlist.append(member_no)
+            if planned.raised_capacity is not None:
+                self.rpc.scheduling.update_class(planned.class_id,
+                                                 {"offline_capacity": planned.raised_capacity})
+                seated = len(self.confirmed[planned.class_id])
+                promoted = waitlist[:max(0, planned.raised_capacity - seated)]
+                self.confirmed[planned.class_id].update(promoted)
+                self.counts["promoted"] += len(promoted)
 
     # -- the weeks --------------------------------------------------------------------------------
 
@@ -243,6 +304,9 @@ class Year:
         with self.timed("viewings consumed"):
             self.wait_for_queues(("evt-live_platform-viewer_attended--enrollment",),
                                  outboxes=False)
+            # A queue looks empty while its consumer still holds what it fetched: wait for
+            # what the viewings do in enrollment, so that none comes after its session ends.
+            self.wait(self.viewings_taken_in, "enrollment to take in the week's viewings")
         with self.timed("sessions completed"):
             completing = [self.rpc.scheduling.complete_session.call_async(session.session_id)
                           for _, session in sorted(held, key=lambda pair: pair[1].starts_at)]
@@ -253,7 +317,10 @@ class Year:
 
     def check_ins(self, planned, session) -> list[dict]:
         entries = []
+        seated = self.confirmed[planned.class_id]
         for member_no in planned.offline:
+            if member_no not in seated:   # turned down, or still on the waitlist
+                continue
             roll = self.rng.random()
             if roll < 0.90:
                 late = timedelta(minutes=self.rng.randint(-25, 10))
@@ -274,10 +341,19 @@ class Year:
                 [sys.executable, "-m", "demo.live_platform"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, cwd=config.ROOT,
                 env={**os.environ, "AMQP_URI": self.amqp_uri})
-        if not session.live:   # an on-site visit is not broadcast: nobody watches it
-            return 0
-        viewings = []
         minutes = (session.ends_at - session.starts_at).total_seconds() / 60
+        if not session.live:
+            # An on-site visit is not broadcast; now and then a phone reports one all the same:
+            # flagged, never credited.
+            if not planned.online or self.rng.random() >= 0.25:
+                return 0
+            self.platform.stdin.write(json.dumps({
+                "session_id": session.session_id, "member_no": planned.online[0],
+                "watched_minutes": round(minutes)}) + "\n")
+            self.platform.stdin.flush()
+            self.flagged[NOT_LIVE] += 1
+            return 1
+        viewings = []
         for member_no in planned.online:
             roll = self.rng.random()
             if roll < 0.85:         # watched it through, sometimes on two devices
@@ -286,15 +362,46 @@ class Year:
                 viewings.append((member_no, round(minutes) - first))
             elif roll < 0.95:       # dropped out early
                 viewings.append((member_no, round(minutes * self.rng.uniform(0.1, 0.7))))
-        if self.rng.random() < 0.02:  # someone watching who was never enrolled: flagged
-            viewings.append(("3101299999999", round(minutes)))
+        # Secretaries nominated to none: watching enrols them, from their first viewing on.
+        for member_no in planned.watchers:
+            roll = self.rng.random()
+            if roll < 0.8:
+                viewings.append((member_no, round(minutes)))
+            elif roll < 0.9:
+                viewings.append((member_no, round(minutes * self.rng.uniform(0.2, 0.7))))
+            else:
+                continue
+            self.viewers[planned.class_id].add(member_no)
+        # People the audience does not admit, and someone nobody knows: flagged, uncredited.
+        strangers = planned.outsiders + ([UNKNOWN_MEMBER] if self.rng.random() < 0.02 else [])
+        viewings += [(member_no, round(minutes)) for member_no in strangers]
+        self.flagged[NOT_ENROLLED] += len(strangers)
         self.platform.stdin.write("".join(
             json.dumps({"session_id": session.session_id, "member_no": member_no,
                         "watched_minutes": watched}) + "\n" for member_no, watched in viewings))
         for member_no, watched in viewings:
             self.watched[(session.session_id, member_no)] += watched
         self.platform.stdin.flush()
+        enrolled = self.confirmed[planned.class_id] | self.viewers[planned.class_id]
+        length = Fraction(int((session.ends_at - session.starts_at).total_seconds()), 60)
+        self.viewed.append((session.session_id, len(enrolled), sum(
+            self.watched[(session.session_id, m)] >= ONLINE_SHARE * length for m in enrolled)))
         return len(viewings)
+
+    def viewings_taken_in(self) -> bool:
+        """Whether enrollment shows everything the viewings sent this week should do: the
+        people of each session's class (with those watching enrolled), those online, and the
+        flags."""
+        flags = flag_counts(self.rpc, self.flagged)
+        if any(flags[kind] < sent for kind, sent in self.flagged.items()):
+            return False
+        while self.viewed:
+            session_id, enrolled, online = self.viewed[0]
+            sheet = self.rpc.enrollment.session_attendance(session_id, {"per_page": 1})
+            if sheet["total"] < enrolled or sheet["counts"].get("online", 0) < online:
+                return False
+            self.viewed.pop(0)
+        return True
 
     def flush_viewings(self, sent: int) -> None:
         """Until the live platform has the broker's confirms for everything sent to it."""
@@ -339,6 +446,42 @@ class Year:
             except DomainError:
                 self.counts[f"{label}_refused"] += 1
         self.due = [d for d in self.due if d[0] >= until]
+
+    # -- study hours from elsewhere ----------------------------------------------------------------
+
+    def import_hours(self, district, last_day) -> None:
+        """A file of study hours earned outside the year's classes (其他学时), as units and the
+        remote-education platform send them in, with Chinese headers, imported by `peixun
+        import hours`; among its rows two are wrong (a member nobody knows, hours that are no
+        number) and are reported, not kept."""
+        rows, keys = [], set()
+        days = (last_day - date(YEAR, 1, 5)).days
+        while len(rows) < (40 if self.small else 3000):
+            member = self.rng.choice(district.members)
+            source = self.rng.choice(sorted(ELSEWHERE))
+            title = self.rng.choice(ELSEWHERE[source])
+            on = date(YEAR, 1, 5) + timedelta(days=self.rng.randint(0, days))
+            if (member.member_no, title, on) in keys:
+                continue
+            keys.add((member.member_no, title, on))
+            hours = self.rng.choice((1, 1.5, 2, 3, 4, 8))
+            rows.append([member.member_no, YEAR, hours, vocabulary.STUDY_HOUR_SOURCES[source],
+                         title, on.isoformat()])
+            self.other_hours[member.member_no] += Fraction(str(hours))
+        good = rows[:]
+        rows.insert(len(rows) // 3, ["3101299999998", YEAR, 2, "党校培训", "区委党校专题培训班",
+                                     f"{YEAR}-03-02"])
+        rows.insert(len(rows) // 2, [good[0][0], YEAR, "两小时", "网络自学",
+                                     "“学习强国”专题学习", f"{YEAR}-03-03"])
+        path = self.var / "hours.csv"
+        with open(path, "w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(HOURS_HEADERS)
+            writer.writerows(rows)
+        self.counts["hours_rows"] = len(good)
+        with step(f"import {len(rows)} rows of study hours earned elsewhere ({path.name})"):
+            if run_import("hours", str(path), echo=say) != 0:
+                raise RuntimeError("the study-hour import failed")
 
     # -- filings ----------------------------------------------------------------------------------
 
@@ -416,6 +559,17 @@ class Year:
         (out / answer["file_name"]).write_bytes(content)
         return content
 
+    def person_hours(self, out, member_nos) -> dict:
+        """Each person's study hours of the year as their personal archive (JSON) shows them."""
+        shown = {}
+        for member_no in member_nos:
+            archive = json.loads(self.pull(out, "personal-archive",
+                                           {"member_no": member_no, "year": YEAR}, "json"))
+            line = next((y for y in archive["summary"] if y["year"] == YEAR), {})
+            shown[member_no] = {part: line.get(part, 0.0)
+                                for part in ("class_hours", "other_hours")}
+        return shown
+
     def pull_reports(self, out, year_plan, district) -> dict:
         summary = None
         for name in REPORTS:
@@ -478,6 +632,9 @@ def run(small: bool = False, seed: int = 2026, out=None) -> YearRun:
                 year_plan = year.prepare(district)
                 with step("run the year week by week"):
                     year.run_weeks(year_plan)
+                last = max(s.ends_at for _, s in year_plan.sessions())
+                year.at(last + timedelta(days=10))
+                year.import_hours(district, last.astimezone(SHANGHAI).date())
                 with step("file plans and training records (备案)"):
                     year.file(year_plan)
                 with step("wait for reporting to catch up"):
@@ -489,8 +646,10 @@ def run(small: bool = False, seed: int = 2026, out=None) -> YearRun:
                 expected = expected_figures(year, year_plan, district)
                 (out / f"demo-figures-{YEAR}.json").write_text(
                     json.dumps(expected, ensure_ascii=False, indent=1))
-                agreed = headline(summary, expected, year.counts,
-                                  completed_enrolments(rpc, year_plan), out)
+                counted = {"completed": completed_enrolments(rpc, year_plan),
+                           "flags": flag_counts(rpc, expected["flags"]),
+                           "archives": year.person_hours(out, expected["study_hours"]["people"])}
+                agreed = headline(summary, expected, year.counts, counted, out)
                 peak = {name: processes.peak_rss_mb(p.pid) for name, p in running.items()}
                 # PDFs and charts are drawn by reporting's own renderer process
                 peak["reporting_renderer"] = rpc.reporting.health()["renderer_peak_rss_mb"]
@@ -530,6 +689,12 @@ def seed(small: bool = False, seed: int = 2026) -> int:
     return 0
 
 
+def flag_counts(rpc, kinds) -> dict:
+    """Enrollment's count of the anomaly flags of each kind."""
+    return {kind: rpc.enrollment.list_anomalies({"kind": kind, "per_page": 1})["total"]
+            for kind in kinds}
+
+
 def completed_enrolments(rpc, year_plan) -> int:
     """What enrollment decided, counted on its side: the person-times reporting must show."""
     return sum(rpc.enrollment.list_enrolments(c.class_id, {"status": "completed",
@@ -539,9 +704,11 @@ def completed_enrolments(rpc, year_plan) -> int:
 
 def expected_figures(year: Year, year_plan, district) -> dict:
     """The annual summary's figures as the demo works them out from what it did itself: the
-    classes it scheduled, the targets it set, the places nominate gave, the check-ins, viewing
-    reports and corrections it sent, and the rules of DESIGN §1. Reporting builds its own from
-    the services' events; the two must agree. Written to out/ as demo-figures-<year>.json."""
+    classes it scheduled and who ran them, the targets it set, the places nominate, the review
+    and the raised capacity gave, the check-ins, viewing reports (live sessions only) and
+    corrections it sent, the study hours it imported, and the rules of DESIGN §1. Reporting
+    builds its own from the services' events; the two must agree. Written to out/ as
+    demo-figures-<year>.json."""
     orgs = {o.org_code: o for o in district.orgs}
     org_of = {m.member_no: orgs[m.org_code] for m in district.members}
 
@@ -550,31 +717,50 @@ def expected_figures(year: Year, year_plan, district) -> dict:
             org = orgs.get(org.parent_code)
         return org.org_code if org is not None else None
 
-    tracks = {track: Counter(classes=0, target=0, enrolled=0, person_times=0)
+    tracks = {track: Counter(classes=0, target=0, unit_target=0, enrolled=0,
+                             district_person_times=0, unit_person_times=0, person_times=0)
               for track in vocabulary.TRACKS}
     for track, target in zip(("secretaries", "members"), year.targets, strict=True):
         tracks[track]["target"] = target
+    for (_organiser, track), target in year.unit_targets.items():
+        tracks[track]["unit_target"] += target
     by_sector, by_committee = Counter(), Counter()
     trained = set()   # people who completed a secretaries' class
+    class_hours = Counter()   # member_no -> hours credited by the classes they completed
+    watching = Counter()      # enrolled by watching, and of them completed
     for planned in year_plan.classes:
         figures = tracks[planned.track]
         figures["classes"] += 1
+        run_by = "district" if planned.organiser is None else "unit"
         hours = {s.session_id: Fraction(str(s.course["default_hours"])) for s in planned.sessions}
         minutes = {s.session_id: Fraction(int((s.ends_at - s.starts_at).total_seconds()), 60)
-                   for s in planned.sessions}
-        for member_no in year.confirmed[planned.class_id]:
+                   for s in planned.sessions if s.live}
+        viewers = year.viewers[planned.class_id]
+        for member_no in year.confirmed[planned.class_id] | viewers:
             figures["enrolled"] += 1
+            watching["enrolled"] += member_no in viewers
             online = {session_id for session_id, length in minutes.items()
                       if year.watched.get((session_id, member_no), 0) >= ONLINE_SHARE * length}
             attended = year.present.get((planned.class_id, member_no), set()) | online
-            if sum(hours[s] for s in attended) < COMPLETION_SHARE * sum(hours.values()):
+            credited = sum(hours[s] for s in attended)
+            if credited < COMPLETION_SHARE * sum(hours.values()):
                 continue
             figures["person_times"] += 1
+            figures[f"{run_by}_person_times"] += 1
+            watching["completed"] += member_no in viewers
+            class_hours[member_no] += credited
             by_sector[org_of[member_no].sector] += 1
             by_committee[committee_of(org_of[member_no])] += 1
             if planned.track == "secretaries":
                 trained.add(member_no)
     secretary_of = {m.secretary_of: m.member_no for m in district.members if m.secretary_of}
+    # Whose personal archives to read: a few with hours from elsewhere, a secretary who only
+    # watched, and people of the units' own classes, each one who completed.
+    unit_people = sorted(m for c in year_plan.classes if c.organiser
+                         for m in year.confirmed[c.class_id] if m in class_hours)
+    sample = sorted(year.other_hours)[:3] + \
+        sorted(m for c in year_plan.classes for m in year.viewers[c.class_id]
+               if m in class_hours)[:1] + unit_people[:1] + unit_people[-1:]
     return {
         "tracks": {track: dict(figures) for track, figures in tracks.items()},
         "person_times": sum(f["person_times"] for f in tracks.values()),
@@ -583,32 +769,63 @@ def expected_figures(year: Year, year_plan, district) -> dict:
         "coverage": {"orgs": len(district.grassroots),
                      "covered": sum(secretary_of.get(o.org_code) in trained
                                     for o in district.grassroots)},
+        "watching": dict(watching),
+        "study_hours": {
+            "class_hours": _hours(sum(class_hours.values())),
+            "other_hours": _hours(sum(year.other_hours.values())),
+            "people": {m: {"class_hours": _hours(class_hours[m]),
+                           "other_hours": _hours(year.other_hours[m])}
+                       for m in dict.fromkeys(sample)}},
+        "flags": {kind: year.flagged[kind] for kind in (NOT_ENROLLED, NOT_LIVE)},
     }
 
 
-def headline(summary: dict, expected: dict, counts: dict, completed: int, out) -> bool:
-    """Print the year's figures; True when each of the annual summary's agrees with the demo's
-    own (and its person-times with enrollment's count of completed enrolments)."""
+def _hours(value) -> float:
+    return round(float(value), 2)
+
+
+def _brief(figure) -> str:
+    """A figure as a ✓ line shows it: a breakdown by its size and sum, a pair as a / b."""
+    if isinstance(figure, dict) and len(figure) > 2:
+        return f"{len(figure)} 项 合计 {sum(figure.values())}"
+    if isinstance(figure, dict):
+        return " / ".join(str(value) for value in figure.values())
+    return str(figure)
+
+
+def headline(summary: dict, expected: dict, counts: dict, counted: dict, out) -> bool:
+    """Print the year's figures; True when each of the annual summary's and of the personal
+    archives the demo read (`counted["archives"]`) agrees with the demo's own, and so do
+    enrollment's counts of completed enrolments and of flags."""
     say("")
     say(f"== {YEAR}年 大培训 ==")
+    district, unit = vocabulary.RUN_BY["district"], vocabulary.RUN_BY["unit"]
     for track in summary["tracks"]:
-        say(f"  {track['label']}: {track['person_times']} 人次 / 目标 {track['target']} 人次 "
-            f"({track['classes']} 个班次, 报名 {track['enrolled']} 人次)")
+        say(f"  {track['label']}: {track['person_times']} 人次 ({district} "
+            f"{track['district_person_times']} / 目标 {track['target']} 人次, {unit} "
+            f"{track['unit_person_times']} / 目标 {track['unit_target']} 人次; "
+            f"{track['classes']} 个班次, 报名 {track['enrolled']} 人次)")
+    watching = expected["watching"]
+    say(f"  只看直播的书记: {watching.get('enrolled', 0)} 人因观看入班, "
+        f"{watching.get('completed', 0)} 人结业")
     coverage = summary["coverage"]
     say(f"  书记培训覆盖: {coverage['covered']} / {coverage['orgs']} 个基层党组织")
-    for group in summary["study_hours"]["groups"]:
+    groups = summary["study_hours"]["groups"]
+    parts = vocabulary.STUDY_HOUR_PARTS
+    for group in groups:
         say(f"  {group['label']}学时达标 ({group['quota']} 学时): {group['reached']} / "
-            f"{group['people']} 人")
+            f"{group['people']} 人; {parts['class']} {group['class_hours']}, "
+            f"{parts['other']} {group['other_hours']}, {parts['total']} {group['total_hours']}")
     say("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    checks = []   # (what, the summary's figure, the demo's)
+    checks = []   # (what, the reported figure, the demo's)
     for track in summary["tracks"]:
         mine = expected["tracks"][track["track"]]
         checks += [(f"{track['label']}: {figure}", track[figure], mine[figure])
-                   for figure in ("classes", "target", "enrolled", "person_times")]
+                   for figure in mine]
     checks += [
         ("person-times", summary["totals"]["person_times"], expected["person_times"]),
         ("person-times = completed enrolments (enrollment's count)",
-         summary["totals"]["person_times"], completed),
+         summary["totals"]["person_times"], counted["completed"]),
         ("person-times by sector",
          {r["sector"]: r["total"] for r in summary["by_sector"] if r["total"]},
          {r["sector"]: r["total"] for r in expected["by_sector"]}),
@@ -618,9 +835,21 @@ def headline(summary: dict, expected: dict, counts: dict, completed: int, out) -
         ("grassroots organisations whose secretary completed a class",
          coverage["covered"], expected["coverage"]["covered"]),
         ("grassroots organisations", coverage["orgs"], expected["coverage"]["orgs"]),
+        (parts["class"], round(sum(g["class_hours"] for g in groups), 2),
+         expected["study_hours"]["class_hours"]),
+        (parts["other"], round(sum(g["other_hours"] for g in groups), 2),
+         expected["study_hours"]["other_hours"]),
     ]
+    for member_no, mine in expected["study_hours"]["people"].items():
+        checks.append((f"personal archive {member_no}: {parts['class']}, {parts['other']}",
+                       counted["archives"][member_no], mine))
+    for kind, sent in sorted(expected["flags"].items()):
+        checks.append((f"viewings flagged {kind} (enrollment's count)",
+                       counted["flags"][kind], sent))
     for what, reported, own in checks:
-        say(f"  ✓ {what}" if reported == own else
-            f"  ✗ {what}: the summary says {reported}, expected {own}")
+        if reported == own:
+            say(f"  ✓ {what}: {_brief(reported)} = {_brief(own)}")
+        else:
+            say(f"  ✗ {what}: reported {reported}, expected {own}")
     say(f"reports in {out}: {len(list(out.iterdir()))} files")
     return all(reported == own for _, reported, own in checks)
