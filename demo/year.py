@@ -684,8 +684,9 @@ def seed(small: bool = False, seed: int = 2026) -> int:
     say(f"seeded {YEAR}: {len(district.orgs)} organisations, {len(district.members)} members, "
         f"{len(year_plan.classes)} classes, {year.counts['enrolled']} enrolments; "
         "nothing is completed yet")
-    say("explore it: `peixun token create --role district_admin`, then "
-        f"http://localhost:{config.http_port()}/admin or /api/v1/docs")
+    say("explore it: `peixun user create --username admin --role district_admin "
+        f"--password-stdin`, then sign in at http://localhost:{config.http_port()}/admin "
+        "(a token from `peixun token create` opens /api/v1/docs)")
     return 0
 
 

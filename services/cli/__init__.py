@@ -1,6 +1,6 @@
 """`peixun`: the operators' edge, as the gateway is the admins'. It talks to the services over
 RPC and AMQP and runs their code only as processes (`launch`); the one service module it
-imports is the gateway's tokens (`peixun token`)."""
+imports is the gateway's tokens (`peixun token` and `peixun user`, in accounts.py)."""
 
 import warnings
 
@@ -18,7 +18,6 @@ import time
 
 import click
 
-from services.contracts.vocabulary import ACCESS_ROLES
 from services.kit import config
 from services.kit import logging as _kit_logging  # noqa: F401 - its record factory and filters
 
@@ -71,22 +70,6 @@ def health(service, timeout):
         click.echo(f"{service}: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
     click.echo(json.dumps(answer))
-
-
-@main.group()
-def token():
-    """API tokens for the gateway."""
-
-
-@token.command("create")
-@click.option("--role", required=True, type=click.Choice(tuple(ACCESS_ROLES)))
-@click.option("--org", "org_code", help="The organisation whose subtree the token is limited to.")
-@click.option("--class", "class_ids", multiple=True, help="A class a checkin token may record.")
-def token_create(role, org_code, class_ids):
-    """Print a new token, alone on its line. Only its hash is stored."""
-    from services.gateway.tokens import create
-
-    click.echo(create(role, org_code, list(class_ids)))
 
 
 @main.group()
@@ -153,10 +136,13 @@ def bench(only):
     sys.exit(subprocess.run(launch.module_command("bench.run", *only), cwd=config.ROOT).returncode)
 
 
+from .accounts import token, user  # noqa: E402 - `peixun token …`, `peixun user …`
 from .importing import import_group  # noqa: E402 - `peixun import orgs|members|hours`
 from .reports import replay, report  # noqa: E402
 
 main.add_command(import_group)
+main.add_command(token)
+main.add_command(user)
 main.add_command(report)
 main.add_command(replay)
 

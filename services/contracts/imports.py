@@ -49,6 +49,16 @@ HOURS_HEADERS = {
 }
 HOURS_REQUIRED = tuple(HOURS_HEADERS)
 
+# A class's 报名表 (DESIGN §4 "The clerk's pages"): who is nominated and how. 姓名 and 党组织
+# are checked against the roll, so that a mistyped number is caught rather than enrolled.
+NOMINATION_HEADERS = {
+    "member_no": ("member_no", "党员编号"),
+    "name": ("name", "姓名"),
+    "org": ("org", "党组织"),
+    "mode": ("mode", "方式"),
+}
+NOMINATION_REQUIRED = ("member_no",)
+
 
 def _spellings(labels: dict[str, str], others: dict[str, str] | None = None) -> dict[str, str]:
     """Each way a file may write a value -> its code: the code, its label, and the other
@@ -64,6 +74,7 @@ SECTORS = _spellings(vocabulary.SECTORS, {
 EMPLOYMENTS = _spellings(vocabulary.EMPLOYMENTS)
 HOUR_SOURCES = _spellings(vocabulary.STUDY_HOUR_SOURCES, {
     "单位组织": "unit", "网络学习": "online", "党校": "party_school"})
+MODES = _spellings(vocabulary.ENROLLMENT_MODES)
 
 
 class FileUnreadable(Exception):

@@ -23,3 +23,18 @@ def core_sessions_missing(core: int, total: int) -> int:
 def quota_hours(role: str) -> float:
     """The yearly study-hour quota of a `secretary` or a `member`, as configured."""
     return float(os.environ.get(QUOTA_SETTINGS[role], QUOTA_HOURS[role]))
+
+
+# What a filing may carry as attachments (附件: a scanned signed 签到表, photos): known by their
+# first bytes, whatever the file is called; reporting refuses the rest, and the gateway sizes the
+# uploads it reads by these limits.
+ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg",
+                    b"\x89PNG\r\n\x1a\n": "image/png"}
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_MAX_COUNT = 5
+
+
+def attachment_type(content: bytes) -> str | None:
+    """The content type a file's own bytes show (PDF, JPEG or PNG), or None."""
+    return next((kind for magic, kind in ATTACHMENT_TYPES.items()
+                 if content.startswith(magic)), None)

@@ -66,6 +66,73 @@ ADMIN_ROLES = ("district_admin", "committee_admin", "org_admin")
 # Roles limited to the subtree of their organisation: they need one.
 ROLES_WITH_ORG = ("committee_admin", "org_admin")
 
+# -- refusals: each rule a service names (`rule` in problem details), as people read it
+
+RULES = {
+    # scheduling: classes, sessions and the catalogue
+    "two_thirds_core_theory": "核心理论课（原原本本学习）课次不少于三分之二",
+    "class_has_sessions": "班次至少安排一个课次",
+    "class_double_booked": "同一班次的课次时间不能重叠",
+    "venue_double_booked": "教室在该时段已被其他课次占用",
+    "site_double_booked": "现场教学点在该时段已被其他课次占用",
+    "instructor_double_booked": "授课人在该时段已有其他课次",
+    "venue_capacity": "教室座位数不能少于班次线下名额",
+    "site_capacity": "现场教学点接待人数不能少于班次线下名额",
+    "site_audience": "现场教学点须适合本班次的党员类别",
+    "within_class_dates": "课次须在班次起止日期之内",
+    "live_delivery": "直播班次的每个课次都须直播",
+    "class_audience": "书记班须选择模块（领域可选），党员班须选择党员类别",
+    "no_silent_edits": "已发布班次的课次只能调课或取消，不能直接修改或删除",
+    "class_lifecycle": "班次当前的状态不允许此操作",
+    "session_lifecycle": "课次当前的状态不允许此操作",
+    "class_completion": "所有课次完成或取消后，班次才能结业",
+    "one_program_per_year_track_organiser": "同一单位每年每类培训只设一个培训项目",
+    "catalogue_reference": "课程、教室、现场教学点和授课人须选自课程库",
+    "catalogue_unique": "课程库中已有同名条目",
+    "fixed_after_publishing": "班次发布后，培训对象和培训方式不能再改",
+    "capacity_below_seated": "线下名额不能少于已就座的报名人数",
+    "session_not_ended": "课次结束后才能标记为已完成",
+    "seats_unknown": "暂时无法核对已报名人数，名额未作调整",
+    # enrollment: nominations and their review
+    "duplicate": "同一人在本次报名中重复出现",
+    "mode": "班次不提供这种参训方式",
+    "class_status": "只有已发布的班次可以报名和审核",
+    "member": "查无此党员，或其已不在党组织中",
+    "eligibility": "不符合班次的培训对象",
+    "online_open": "班次未开放线上自主参学，线上参训也须报名",
+    "scope": "不在本单位及下级党组织范围内",
+    "one_enrolment": "已报名本班次",
+    "quota": "本单位在该班次的名额已用完",
+    "quota_committee": "名额只能分配给党委（党工委）",
+    "withdraw": "只有待审核、已报名或候补的报名可以退出",
+    "review": "只有待审核的报名可以审核",
+    "not_yet_known": "班次刚刚发布，报名服务尚未收到，请稍后再试",
+    # enrollment: attendance and certificates
+    "enrolled": "不在本班名单",
+    "session_cancelled": "本课次已取消",
+    "correction_window": "已过考勤更正期限（课次结束后第7天24时）",
+    "not_completed": "只有已结业的报名才有结业证书",
+    "no_completions": "本班次（您的管理范围内）暂无已结业人员",
+    # reporting: filings (备案) and what they carry
+    "filing_organiser": "只有主办单位可以报送本班次的备案",
+    "filing_reviewer": "只有上级党组织可以审核这份备案",
+    "cancelled": "班次已取消，无需备案",
+    "record_after_completion": "班次结业后才能报送培训情况",
+    "pending_review": "上一版尚待审核，审核（备案或退回）后才能重新报送",
+    "reviewed_once": "这一版已审核过",
+    "concurrent_filing": "同一版本刚被他人报送，请刷新后查看",
+    "integrity": "存档文件与报送时的校验值（sha256）不一致，已拒绝读取",
+    "attachment_type": "附件只能是 PDF、JPEG 或 PNG 文件",
+    "attachment_size": "每个附件不超过 10 MB",
+    "attachment_count": "每次报送最多 5 个附件",
+    "confirm": "请先勾选确认再提交",
+    # the gateway: who may do what
+    "subtree": "只能办理本单位及下级单位的事项",
+    "role": "当前角色无权办理此事项",
+    "csrf": "表单已过期，请刷新页面后重新提交",
+    "class": "签到员只能为指定给他的班次签到",
+}
+
 # -- reports
 
 REPORTS = ("class-record", "class-plan", "annual-summary", "coverage-gaps", "personal-archive",

@@ -266,3 +266,16 @@ class StudyHourEntry(Base):
     recorded_at = mapped_column(Instant(), nullable=False)
     withdrawn_by: Mapped[str | None] = mapped_column(String(100))
     withdrawn_at = mapped_column(Instant(), nullable=True)
+
+
+class Certificate(Base):
+    """The verification code printed on an enrolment's 结业证书: random, issued the first time
+    the certificate is drawn and the same ever after. Whether it still vouches for anything is
+    read from the enrolment each time it is asked (a correction may undo a completion)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("enrollment_id", name="uq_certificates_enrollment"),)
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enrollment_id: Mapped[str] = mapped_column(String(36))
+    issued_at = mapped_column(Instant(), nullable=False)

@@ -13,7 +13,7 @@ from services.kit import InvalidInput, PublishingService, event_handler
 from services.kit.rpc import rpc
 from services.kit.validation import load
 
-from . import attendance, completion, enrolment, tree, views
+from . import attendance, certificates, completion, enrolment, rosters, tree, views
 from . import study_hours as other_hours
 from .events import Emitter
 from .models import Organisation
@@ -318,6 +318,43 @@ class EnrollmentService(PublishingService):
             member_no=q["member_no"], within_path=within, page=q["page"],
             per_page=q["per_page"])
         return views.page([views.flag_view(f) for f in rows], total, q["page"], q["per_page"])
+
+    @rpc
+    def session_roster(self, session_id: str, within: str | None = None) -> dict:
+        """The session and everyone taking part in its class (within `within`'s subtree when
+        given), by organisation then name, each with name, organisation and attendance: what
+        the sign-in sheet prints and the check-in page lists."""
+        training_session, people = rosters.roster(self.db, session_id, self._path(within))
+        return {"session": views.session_view(training_session), "people": people}
+
+    @rpc
+    def checkin_standing(self, session_id: str, member_no: str, within: str | None = None
+                         ) -> dict:
+        """Where one scanned person stands for the session: known, name, inside `within`'s
+        subtree, their enrolment's status and mode, their attendance so far."""
+        return rosters.standing(self.db, session_id, str(member_no), self._path(within))
+
+    def _path(self, within: str | None) -> str | None:
+        return tree.get_org(self.db, within).path if within else None
+
+    # -- certificates (结业证书) ------------------------------------------------------------------
+
+    @rpc
+    def certificate(self, enrollment_id: str) -> dict:
+        """A completed enrolment's certificate: name, organisation, class, dates, hours
+        credited, organiser, and its verification code (issued once, stable). 409 (rule
+        `not_completed`) for any other enrolment."""
+        return certificates.certificate(self.db, enrollment_id)
+
+    @rpc
+    def class_certificates(self, class_id: str, within: str | None = None) -> list[dict]:
+        """Every completed enrolment's certificate in the class (within `within`'s subtree)."""
+        return certificates.class_certificates(self.db, class_id, self._path(within))
+
+    @rpc
+    def verify_certificate(self, code: str) -> dict:
+        """What a verification code vouches for, the name masked; `genuine` false otherwise."""
+        return certificates.verify(self.db, str(code))
 
     # -- study hours -----------------------------------------------------------------------------
 

@@ -6,11 +6,11 @@ import sys
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
-from services.kit.database import commit_worker
+from services.kit.database import commit_worker, find_database
 from services.kit.errors import DomainError, InvalidInput
 from services.kit.validation import load
 
-from . import problems
+from . import audit, problems
 
 MAX_BODY = 1024 * 1024
 
@@ -53,6 +53,13 @@ class Http(HttpRequestHandler):
             if self.body_required or request.get_data(cache=True).strip():
                 load(self.body_schema, json_body(request))
         return super().get_entrypoint_parameters(request)
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        # Before the answer leaves, so that whoever reads the trail next finds this write.
+        audit.record(find_database(self.container).engine, request, self.url,
+                     response.status_code)
+        return response
 
     def handle_result(self, event, worker_ctx, result, exc_info):
         if exc_info is None:

@@ -7,16 +7,23 @@ from services.kit import ServiceRpc
 from services.kit.rpc import RpcTimeout
 
 from .http import http, json_response
+from .routes.accounts import AccountsRoutes
+from .routes.checkin_pages import CheckinPagesRoutes
+from .routes.clerk_classes import ClerkClassRoutes
+from .routes.clerk_nominations import ClerkNominationRoutes
 from .routes.docs import DocsRoutes
 from .routes.enrollment import EnrollmentRoutes
 from .routes.pages import PagesRoutes
+from .routes.report_pages import ReportPagesRoutes
 from .routes.reporting import ReportingRoutes
 from .routes.scheduling import SchedulingRoutes
 
 HEALTH_TIMEOUT = 3.0
 
 
-class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes, PagesRoutes):
+class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes,
+                     AccountsRoutes, ClerkClassRoutes, ClerkNominationRoutes, PagesRoutes,
+                     ReportPagesRoutes, CheckinPagesRoutes):
     name = "gateway"
 
     scheduling_health = ServiceRpc("scheduling", timeout=HEALTH_TIMEOUT)

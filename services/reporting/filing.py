@@ -1,9 +1,10 @@
 """Filing (备案): the organiser files a class's plan or record with its parent organisation; the
 parent acknowledges or returns it; a re-filing is a new version.
 
-What is filed is the report as it stood (its canonical JSON), kept with its sha256. A filing row
-is never changed: its review is a row of its own, the database refuses updates and deletes, and
-every read checks the bytes against the sha256.
+What is filed is the report as it stood (its canonical JSON), kept with its sha256, and the
+attachments it was filed with (attachments.py). A filing row is never changed: its review is a
+row of its own, the database refuses updates and deletes, and every read checks the bytes against
+the sha256.
 """
 
 import base64
@@ -17,9 +18,10 @@ from sqlalchemy import func, or_, select
 from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound, Tampered
 from services.kit.validation import MAX_PAGE
 
+from . import attachments as attached
 from . import domain as d
 from . import projections
-from .models import filing, filing_review, rp_class
+from .models import filing, filing_attachment, filing_review, rp_class
 from .render import canonical_json, render
 from .reports import REPORTS, common
 
@@ -45,9 +47,9 @@ def verified(row) -> dict:
     return {**row, "content": content}
 
 
-def describe(row, class_sequence: int | None = None) -> dict:
+def describe(row, class_sequence: int | None = None, attachments: list | None = None) -> dict:
     """A filing version as the API shows it; `class_sequence`: the class's now, to tell whether
-    it changed after this version was filed."""
+    it changed after this version was filed; `attachments`: what it was filed with."""
     status = row["action"] or "filed"
     return {
         "filing_id": row["filing_id"], "class_id": row["class_id"], "kind": row["kind"],
@@ -62,6 +64,7 @@ def describe(row, class_sequence: int | None = None) -> dict:
         "changed_since_filed": d.changed_since_filed(row.get("class_sequence"), class_sequence),
         "changed_label": (d.FILING_STATES["changed"] if d.changed_since_filed(
             row.get("class_sequence"), class_sequence) else None),
+        "attachments": attachments or [],
     }
 
 
@@ -81,8 +84,9 @@ def _event(row: dict, status: str, reason: str | None = None) -> dict:
 
 
 def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by: str,
-         now=None) -> dict:
-    """File the class's plan or record as it stands now, as the next version."""
+         now=None, attachments: list[dict] | None = None) -> dict:
+    """File the class's plan or record as it stands now, as the next version, with its
+    attachments ({file_name, content_b64}: PDF, JPEG or PNG)."""
     projections.check_not_replaying(db)
     if kind not in REPORT_OF:
         raise InvalidInput("unknown filing kind",
@@ -92,6 +96,7 @@ def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by:
     earlier = _rows(db, filing.c.class_id == class_id, filing.c.kind == kind)
     pending = next((r["version"] for r in earlier if r["action"] is None), None)
     d.check_may_file(kind, row["status"], row["organiser_org_code"], acting_org, pending)
+    uploads = attached.checked(attachments)
 
     report = REPORT_OF[kind]
     content = canonical_json(REPORTS[report].build(db, {"class_id": class_id}, None))
@@ -108,12 +113,16 @@ def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by:
     try:
         with db.begin_nested():
             db.execute(filing.insert().values(**filed))
+            if uploads:
+                db.execute(filing_attachment.insert(),
+                           [{**u, "filing_id": filed["filing_id"]} for u in uploads])
     except sa_exc.IntegrityError:
         raise DomainError(f"version {version} of this {kind} was filed at the same moment; "
                           "look again before filing", rule="concurrent_filing") from None
     outbox.add("report_filed", _event(filed, "filed"))
     return describe({**filed, "action": None, "reason": None, "reviewed_at": None,
-                     "reviewed_by": None}, row["sequence"])
+                     "reviewed_by": None}, row["sequence"],
+                    attached.listed(db, [filed["filing_id"]])[filed["filing_id"]])
 
 
 def get(db, filing_id: str, within: str | None = None) -> dict:
@@ -130,7 +139,8 @@ def get(db, filing_id: str, within: str | None = None) -> dict:
 
 def show(db, filing_id: str, within: str | None = None) -> dict:
     row = get(db, filing_id, within)
-    return describe(row, class_sequences(db, [row["class_id"]]).get(row["class_id"]))
+    return describe(row, class_sequences(db, [row["class_id"]]).get(row["class_id"]),
+                    attached.listed(db, [filing_id])[filing_id])
 
 
 def review(db, outbox, filing_id: str, action: str, reason: str | None,
@@ -150,7 +160,7 @@ def review(db, outbox, filing_id: str, action: str, reason: str | None,
                           rule="reviewed_once") from None
     outbox.add(EVENT_OF[action], _event(row, action, reviewed["reason"]))
     return describe({**row, **reviewed}, class_sequences(db, [row["class_id"]]).get(
-        row["class_id"]))
+        row["class_id"]), attached.listed(db, [filing_id])[filing_id])
 
 
 def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
@@ -181,7 +191,8 @@ def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
                      .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     rows = {r["filing_id"]: r for r in _rows(db, filing.c.filing_id.in_(ids))} if ids else {}
     sequences = class_sequences(db, [r["class_id"] for r in rows.values()])
-    return {"items": [describe(verified(rows[i]), sequences.get(rows[i]["class_id"]))
+    listed = attached.listed(db, ids)
+    return {"items": [describe(verified(rows[i]), sequences.get(rows[i]["class_id"]), listed[i])
                       for i in ids], "total": total, "page": page, "per_page": per_page}
 
 
@@ -195,7 +206,8 @@ def of_class(db, class_id: str, within: str | None = None) -> dict:
             raise Forbidden("this class's filings are outside your organisation's subtree",
                             rule="scope")
     sequence = class_sequences(db, [class_id]).get(class_id)
-    items = [describe(r, sequence) for r in rows]
+    listed = attached.listed(db, [r["filing_id"] for r in rows])
+    items = [describe(r, sequence, listed[r["filing_id"]]) for r in rows]
     return {"items": items, "total": len(items), "page": 1, "per_page": max(len(items), 1)}
 
 
@@ -212,3 +224,9 @@ def document(db, filing_id: str, fmt: str = "json", within: str | None = None) -
             "content_type": d.CONTENT_TYPES[fmt], "sha256": row["sha256"],
             "size": len(content), "position": None, "created_at": d.local_iso(row["filed_at"]),
             "cached": True, "content_b64": base64.b64encode(content).decode()}
+
+
+def attachment(db, filing_id: str, attachment_id: str, within: str | None = None) -> dict:
+    """One of the attachments a version was filed with, to whoever may read the filing."""
+    row = get(db, filing_id, within)
+    return attached.download(db, filing_id, attachment_id, row["filed_at"])

@@ -6,9 +6,10 @@ built, so the order in which events of different queues arrive does not matter. 
 lower, which makes every projection order-independent (live and replay give the same rows).
 Hours are stored as integer hundredths (`*_ch`) so that sums are exact in any order.
 
-`report_file`, `filing` and `filing_review` are reporting's own records, not derived: a replay
-leaves them alone. A filing row is never updated or deleted (database triggers refuse it, and its
-sha256 is checked on every read); its review is a separate row.
+`report_file`, `filing`, `filing_attachment` and `filing_review` are reporting's own records, not
+derived: a replay leaves them alone. A filing row and its attachments are never updated or
+deleted (database triggers refuse it, and their sha256 is checked on every read); its review is a
+separate row.
 """
 
 from sqlalchemy import (
@@ -254,4 +255,18 @@ filing_review = Table(
     Column("reason", Text),
     Column("reviewed_at", DateTime(timezone=True), nullable=False),
     Column("reviewed_by", String(100), nullable=False),
+)
+
+# What a version was filed with (附件: a scanned signed 签到表, photos), written with it and final
+# like it: a re-filing carries attachments of its own.
+filing_attachment = Table(
+    "filing_attachment", metadata,
+    Column("attachment_id", String(36), primary_key=True),
+    Column("filing_id", String(36), nullable=False, index=True),
+    Column("position", Integer, nullable=False),       # the order they were uploaded in
+    Column("file_name", String(200), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
 )

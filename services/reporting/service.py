@@ -158,10 +158,11 @@ class ReportingService(PublishingService):
 
     @rpc
     def file_report(self, class_id: str, kind: str, acting_org: str | None = None,
-                    filed_by: str = "district_admin") -> dict:
+                    filed_by: str = "district_admin", attachments: list | None = None) -> dict:
         """File the class's plan or record (kind) as the organiser (acting_org; None: a
-        district_admin)."""
-        return filing.file(self.db, self.outbox, class_id, kind, acting_org, filed_by)
+        district_admin), with its attachments ([{file_name, content_b64}]: PDF, JPEG, PNG)."""
+        return filing.file(self.db, self.outbox, class_id, kind, acting_org, filed_by,
+                           attachments=attachments)
 
     @rpc
     def acknowledge_filing(self, filing_id: str, acting_org: str | None = None,
@@ -192,3 +193,9 @@ class ReportingService(PublishingService):
     def filing_document(self, filing_id: str, format: str = "json",
                         within: str | None = None) -> dict:
         return filing.document(self.db, filing_id, format, within)
+
+    @rpc
+    def filing_attachment(self, filing_id: str, attachment_id: str,
+                          within: str | None = None) -> dict:
+        """One attachment of a filed version: {file_name, content_type, sha256, content_b64}."""
+        return filing.attachment(self.db, filing_id, attachment_id, within)

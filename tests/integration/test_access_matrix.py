@@ -8,9 +8,11 @@ the other committee, and do hold its own.
 import json
 import re
 from datetime import datetime
+from itertools import count
 
 import pytest
 
+from services.gateway.tokens import list_users
 from services.kit.clock import SHANGHAI
 from tests.support.two_committees import ROLES
 
@@ -26,6 +28,7 @@ B_PEOPLE = re.compile(r'"B\d+"')
 YEAR = datetime.now(SHANGHAI).year
 ADMINS = {"district_admin", "committee_admin", "org_admin"}
 ALL = set(ROLES)
+FRESH = count()     # user names for accounts opened inside the matrix
 
 
 def at(w):
@@ -141,6 +144,11 @@ ENDPOINTS = {
         inside=lambda w: ("GET", f"/api/v1/filings/{w.filing['a']}/document", {}),
         outside=lambda w: ("GET", f"/api/v1/filings/{w.filing['b']}/document", {}),
         allowed={"district_admin", "committee_admin"}),
+    "a filing's attachment": dict(
+        inside=None,   # downloaded inside the subtree in tests/integration/test_filing_pages.py
+        outside=lambda w: ("GET", f"/api/v1/filings/{w.filing['b']}/attachments/"
+                                  "00000000-0000-4000-8000-000000000000", {}),
+        allowed={"district_admin"}),
     "the filing-status page": dict(
         inside=lambda w: ("GET", "/api/v1/filings/status",
                           {"params": {"year": YEAR, "org_code": "CA01"}}),
@@ -161,6 +169,84 @@ ENDPOINTS = {
         outside=lambda w: ("POST", f"/api/v1/filings/{w.filing['b']}/return",
                            {"json": {"reason": "请补充"}}),
         allowed={"district_admin"}, state=lambda w, req: _filings(w, w.class_b)),
+    # accounts and the audit trail: the district's only (pages, so a refusal is HTML)
+    "the accounts page": dict(
+        inside=lambda w: ("GET", "/admin/users", {}), outside=None, allowed={"district_admin"}),
+    "the audit trail": dict(
+        inside=lambda w: ("GET", "/admin/audit", {}), outside=None, allowed={"district_admin"}),
+    "open an account": dict(
+        inside=lambda w: ("POST", "/admin/users", {"data": {
+            "username": f"matrix{next(FRESH)}", "role": "org_admin", "org_code": "CA01",
+            "password": "matrix password 2026"}}),
+        outside=None, allowed={"district_admin"}, state=lambda w, req: _users(w)),
+    # the clerk's class and nomination pages: class_a is organised by CA, so CA01's org_admin
+    # nominates into it but does not organise it
+    "the new-class page": dict(
+        inside=lambda w: ("GET", "/admin/classes/new", {}), outside=None, allowed=ADMINS),
+    "a class's editor page": dict(
+        inside=lambda w: ("GET", f"/admin/classes/{w.class_a}/edit", {}),
+        outside=lambda w: ("GET", f"/admin/classes/{w.class_b}/edit", {}),
+        allowed={"district_admin", "committee_admin"}),
+    "cancel a class on its page": dict(
+        inside=None,
+        outside=lambda w: ("POST", f"/admin/classes/{w.class_b}/cancel",
+                           {"data": {"reason": "矩阵"}}),
+        allowed={"district_admin"}, state=lambda w, req: _class(w, w.class_b)),
+    "add a session on a class's page": dict(
+        inside=None,
+        outside=lambda w: ("POST", f"/admin/classes/{w.class_b}/sessions", {"data": {
+            "course_id": w.rpc.scheduling.list_courses(per_page=1)["items"][0]["course_id"],
+            "day": w.starts_at[:10], "starts": "20:00", "ends": "21:00"}}),
+        allowed={"district_admin"}, state=lambda w, req: _class(w, w.class_b)),
+    "a class's nominations page": dict(
+        inside=lambda w: ("GET", f"/admin/classes/{w.class_a}/nominations", {}),
+        outside=lambda w: ("GET", f"/admin/classes/{w.class_b}/nominations", {}),
+        allowed=ADMINS),
+    "a class's 报名表 template": dict(
+        inside=lambda w: ("GET", f"/admin/classes/{w.class_a}/nominations/template.xlsx", {}),
+        outside=lambda w: ("GET", f"/admin/classes/{w.class_b}/nominations/template.xlsx", {}),
+        allowed=ADMINS),
+    "nominate on a class's page": dict(
+        inside=lambda w: ("POST", f"/admin/classes/{w.class_a}/nominations",
+                          {"data": {"member_no": [next(w.spare["A"])]}}),
+        outside=lambda w: ("POST", f"/admin/classes/{w.class_a}/nominations",
+                           {"data": {"member_no": [next(w.spare["B"])]}}),
+        allowed=ADMINS, state=lambda w, req: _enrolled(w, req[2]["data"]["member_no"][0])),
+    "withdraw on a class's page": dict(
+        inside=None,
+        outside=lambda w: ("POST", f"/admin/enrolments/{w.enrolment['B2']}/withdraw",
+                           {"data": {"reason": "矩阵"}}),
+        allowed={"district_admin"}, state=lambda w, req: _enrolment_status(w, req[1])),
+    "review on a class's page": dict(
+        inside=None,
+        outside=lambda w: ("POST", f"/admin/enrolments/{w.enrolment['B2']}/reject",
+                           {"data": {"reason": "矩阵"}}),
+        allowed={"district_admin"}, state=lambda w, req: _enrolment_status(w, req[1])),
+    # check-in and certificates: a checkin token for its class, an admin for a class it may
+    # reach (class_a's organiser CA is above CA01), each for its own people
+    "the check-in page": dict(
+        inside=lambda w: ("GET", f"/admin/sessions/{w.session_a}/check-in", {}),
+        outside=lambda w: ("GET", f"/admin/sessions/{w.session_b}/check-in", {}),
+        allowed=ADMINS | {"checkin"}),
+    "the sign-in sheet": dict(
+        inside=lambda w: ("GET", f"/admin/sessions/{w.session_a}/sign-in-sheet.pdf", {}),
+        outside=lambda w: ("GET", f"/admin/sessions/{w.session_b}/sign-in-sheet.pdf", {}),
+        allowed=ADMINS | {"checkin"}),
+    "check in on the page": dict(
+        inside=lambda w: ("POST", f"/admin/sessions/{w.session_a}/check-in",
+                          {"data": {"member_no": "A1"}}),
+        outside=lambda w: ("POST", f"/admin/sessions/{w.session_b}/check-in",
+                           {"data": {"member_no": "B2", "action": "leave"}}),
+        allowed=ADMINS | {"checkin"}, state=lambda w, req: _history(w, w.session_b, "B2")),
+    "an enrolment's certificate": dict(
+        inside=None,   # reaches the completion rule: test_certificates_inside_reach_the_rule
+        outside=lambda w: ("GET", f"/api/v1/enrolments/{w.enrolment['B1']}/certificate.pdf",
+                           {}),
+        allowed={"district_admin"}),
+    "a class's certificates, printed together": dict(
+        inside=None,
+        outside=lambda w: ("GET", f"/admin/classes/{w.class_b}/certificates.pdf", {}),
+        allowed={"district_admin"}),
 }
 
 
@@ -181,6 +267,14 @@ def _history(w, session_id, member_no):
 
 def _filings(w, class_id):
     return w.call("GET", f"/api/v1/classes/{class_id}/filings").json()
+
+
+def _class(w, class_id):
+    return w.call("GET", f"/api/v1/classes/{class_id}").json()
+
+
+def _users(w):
+    return [u["username"] for u in list_users(database_url=w.gateway_db)]
 
 
 CASES = [pytest.param(role, name, side, id=f"{role}-{name}-{side}")
@@ -204,7 +298,9 @@ def test_the_matrix(two_committees, role, name, side):
         assert 200 <= answer.status_code < 300, (answer.status_code, answer.text)
         return
     assert answer.status_code in (403, 404), (answer.status_code, answer.text)
-    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.headers["Content-Type"] == ("text/html; charset=utf-8"
+                                              if path.startswith("/admin/")
+                                              else "application/problem+json")
     if state:
         assert state(two_committees, request) == before, "a refused write changed something"
 
@@ -267,3 +363,13 @@ def test_the_district_sees_the_anomalies_of_both_committees(two_committees):
 def test_every_role_reads_programs_classes_sessions_and_calendars(two_committees, role, path):
     answer = two_committees.call("GET", path.format(**vars(two_committees)), role)
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_certificates_inside_reach_the_rule(two_committees, role):
+    """Nobody in this world has completed a class: an admin inside the subtree gets as far as
+    the completion rule (409), anyone else is refused first (403)."""
+    for path in (f"/api/v1/enrolments/{two_committees.enrolment['A1']}/certificate.pdf",
+                 f"/admin/classes/{two_committees.class_a}/certificates.pdf"):
+        answer = two_committees.call("GET", path, role)
+        assert answer.status_code == (409 if role in ADMINS else 403), (path, answer.text)

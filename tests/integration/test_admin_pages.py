@@ -1,6 +1,7 @@
-"""The admin pages through a browser's door, every service running: signing in with a token into
-a cookie, the year at a glance with its charts, class records, the filing inbox with its CSRF
-token, each admin limited to its own subtree, and names escaped wherever they are shown.
+"""The admin pages through a browser's door, every service running: signing in with a user name
+and password into a server-side session (the lock-out, expiry and sign-out), the year at a
+glance with its charts, class records, the filing inbox with its CSRF token, each admin limited
+to its own subtree, and names escaped wherever they are shown.
 
 The module's world: district FX with committees CA and CB; CA runs a class for its members (A1
 completes, A2 is absent), CB one for its members (B1–B3 complete), CA's residential
@@ -10,13 +11,17 @@ files with CA. CB's program targets 4321 person-times, a number that no page of 
 
 import re
 from datetime import datetime
+from urllib.parse import quote
 
 import pytest
 import requests
+from sqlalchemy import text
 
 import services.kit.rpc  # noqa: F401 - registers domain errors for deserialisation
 from services.enrollment.domain import SHANGHAI
-from services.gateway.tokens import create
+from services.gateway import users
+from services.gateway.tokens import create, create_user
+from services.kit.database import make_engine
 from tests.support.classes import core_course, members_class_today
 from tests.support.system import whole_system
 from tests.support.waiting import wait_until
@@ -33,6 +38,10 @@ TITLE_A = f"甲镇{HOSTILE}党员示范班"
 TITLE_B = "乙镇党员示范班"
 TITLE_C = "居民区党员学习班"
 TARGETS = {"CA": 100, "CB": 4321, "CA01": 10}
+PASSWORD = "示范班 password 2026"
+# The people who sign in: each admin of the world, by the name the tests use for its token.
+PEOPLE = {"district_admin": ("district_admin", None), "committee_a": ("committee_admin", "CA"),
+          "committee_b": ("committee_admin", "CB"), "org_a": ("org_admin", "CA01")}
 
 
 class Site:
@@ -48,13 +57,22 @@ class Site:
         return requests.request(method, self.base + path, timeout=30,
                                 headers={"Authorization": f"Bearer {token}"}, **kw)
 
-    def browser(self, token_name):
-        """A browser signed in with one of the site's tokens."""
+    def browser(self, username):
+        """A browser signed in as one of the site's people."""
         session = requests.Session()
         answer = session.post(f"{self.base}/admin/login", allow_redirects=False, timeout=30,
-                              data={"token": self.tokens[token_name]})
+                              data={"username": username, "password": PASSWORD})
         assert answer.status_code == 303, answer.text
         return session
+
+    def sql(self, statement, **params):
+        """A statement on the gateway's database (to age a session or a token)."""
+        engine = make_engine(self.gateway_db)
+        with engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            rows = result.all() if result.returns_rows else None
+        engine.dispose()
+        return rows
 
     def get(self, browser, path, **kw):
         return browser.get(self.base + path, timeout=30, allow_redirects=False, **kw)
@@ -79,6 +97,8 @@ def _build(site: Site, rpc) -> Site:
                    "committee_b": site.token("committee_admin", "CB"),
                    "org_a": site.token("org_admin", "CA01"),
                    "system": site.token("system")}
+    for username, (role, org) in PEOPLE.items():
+        create_user(username, role, org, PASSWORD, database_url=site.gateway_db)
     sessions = {}
     course_id = core_course(rpc.scheduling)
     for key, org, title in (("a", "CA", TITLE_A), ("b", "CB", TITLE_B), ("c", "CA01", TITLE_C)):
@@ -148,7 +168,12 @@ def filing_status(site, key):
 
 # -- signing in ----------------------------------------------------------------------------------
 
-def test_signing_in_sets_a_strict_cookie_and_returns_to_the_page_asked_for(site):
+def sign_in(site, username, password=PASSWORD, **data):
+    return requests.post(f"{site.base}/admin/login", allow_redirects=False, timeout=30,
+                         data={"username": username, "password": password, **data})
+
+
+def test_signing_in_opens_a_session_in_a_strict_cookie_and_returns_to_the_page_asked_for(site):
     browser = requests.Session()
     wanted = f"/admin/classes?year={YEAR}"
     away = site.get(browser, wanted)
@@ -158,47 +183,88 @@ def test_signing_in_sets_a_strict_cookie_and_returns_to_the_page_asked_for(site)
     form = site.get(browser, away.headers["Location"])
     assert form.status_code == 200
     assert form.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert "访问令牌" in form.text and f'name="next" value="{wanted}"' in form.text
+    assert 'name="username"' in form.text and 'type="password" name="password"' in form.text
+    assert 'name="token"' not in form.text and f'name="next" value="{wanted}"' in form.text
 
     signed = browser.post(f"{site.base}/admin/login", allow_redirects=False, timeout=30,
-                          data={"token": site.tokens["district_admin"], "next": wanted})
+                          data={"username": "District_Admin ", "password": PASSWORD,
+                                "next": wanted})
     assert signed.status_code == 303 and signed.headers["Location"] == wanted
     cookie = signed.headers["Set-Cookie"]
-    assert cookie.startswith(f"peixun_admin={site.tokens['district_admin']};")
-    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/admin"):
+    session_id = browser.cookies["peixun_admin"]
+    assert len(session_id) >= 40 and PASSWORD not in cookie
+    for attribute in ("HttpOnly", "SameSite=Strict", "Path=/admin",
+                      f"Max-Age={int(users.SESSION_LIMIT.total_seconds())}"):
         assert attribute in cookie
+    # Only the session's hash is stored.
+    assert site.sql("SELECT count(*) FROM admin_sessions WHERE session_hash = :h",
+                    h=users.hash_session(session_id)) == [(1,)]
+    assert not site.sql("SELECT 1 FROM admin_sessions WHERE session_hash = :id", id=session_id)
     listed = site.get(browser, wanted)
     assert listed.status_code == 200 and TITLE_B in listed.text
+    assert "district_admin · 区级管理员" in text_of(listed.text)
 
     out = browser.post(f"{site.base}/admin/logout", allow_redirects=False, timeout=30)
     assert out.status_code == 303 and out.headers["Location"] == "/admin/login"
     assert "Max-Age=0" in out.headers["Set-Cookie"]
     assert site.get(browser, "/admin").status_code == 303
-
-
-def test_a_bad_token_is_refused_with_a_message_and_no_cookie(site):
-    bad = requests.post(f"{site.base}/admin/login", data={"token": "px_not-a-token"},
-                        allow_redirects=False, timeout=30)
-    assert bad.status_code == 401
-    assert "令牌无效" in bad.text and "Set-Cookie" not in bad.headers
-    checkin = requests.post(f"{site.base}/admin/login", data={"token": site.tokens["checkin"]},
+    # Signing out ended the session on the server: the old cookie opens nothing any more.
+    replayed = requests.get(f"{site.base}/admin", cookies={"peixun_admin": session_id},
                             allow_redirects=False, timeout=30)
-    assert checkin.status_code == 403
-    assert "不能使用管理页面" in checkin.text and "Set-Cookie" not in checkin.headers
-    # A checkin or system token reaches no page, by cookie or by header.
+    assert replayed.status_code == 303 and replayed.headers["Location"].startswith(
+        "/admin/login")
+
+
+def test_a_wrong_password_and_an_unknown_user_name_are_refused_alike_and_no_cookie(site):
+    answers = [sign_in(site, "org_a", "not the password"), sign_in(site, "nobody-here")]
+    for answer in answers:
+        assert answer.status_code == 401 and "Set-Cookie" not in answer.headers
+        assert "用户名或密码不正确" in answer.text
+    assert text_of(answers[0].text).replace("org_a", "NAME") == \
+        text_of(answers[1].text).replace("nobody-here", "NAME")
+    # An API token pasted into the sign-in page opens nothing: tokens are for systems.
+    pasted = requests.post(f"{site.base}/admin/login", data={"token": site.tokens["system"]},
+                           allow_redirects=False, timeout=30)
+    assert pasted.status_code == 401 and "Set-Cookie" not in pasted.headers
+
+
+@pytest.mark.parametrize("username", ["lockable", "never-existed"])
+def test_five_failures_lock_the_user_name_whether_or_not_it_exists(site, username):
+    if username == "lockable":
+        create_user(username, "org_admin", "CA01", PASSWORD, database_url=site.gateway_db)
+    for _ in range(users.LOCK_AFTER):
+        assert sign_in(site, username, "wrong password").status_code == 401
+    locked = sign_in(site, username)          # the right password, for the one that exists
+    assert locked.status_code == 429 and "Set-Cookie" not in locked.headers
+    assert "已锁定 15 分钟" in locked.text and "用户名或密码不正确" not in locked.text
+    # The lock holds one name only.
+    assert sign_in(site, "org_a").status_code == 303
+
+
+def test_an_idle_session_ends(site):
+    browser = site.browser("committee_b")
+    assert site.get(browser, "/admin").status_code == 200
+    session_hash = users.hash_session(browser.cookies["peixun_admin"])
+    site.sql("UPDATE admin_sessions SET last_seen_at = last_seen_at - :idle "
+             "WHERE session_hash = :h", idle=users.IDLE_LIMIT, h=session_hash)
+    expired = site.get(browser, "/admin")
+    assert expired.status_code == 303 and expired.headers["Location"].startswith(
+        "/admin/login")
+    assert "Max-Age=0" in expired.headers["Set-Cookie"]
+
+
+def test_pages_refuse_what_is_not_an_admins_session(site):
+    # A checkin or system token reaches no page, by header; a token in the cookie is no session.
     for role in ("checkin", "system"):
-        page = requests.get(f"{site.base}/admin", cookies={"peixun_admin": site.tokens[role]},
-                            allow_redirects=False, timeout=30)
-        assert page.status_code == 403 and "无权访问" in page.text
-    header = requests.get(f"{site.base}/admin", timeout=30, allow_redirects=False,
-                          headers={"Authorization": f"Bearer {site.tokens['system']}"})
-    assert header.status_code == 403
-    # A token since removed (or never made) sends the browser to sign in, forgetting it.
-    stale = requests.get(f"{site.base}/admin", cookies={"peixun_admin": "px_gone"},
-                         allow_redirects=False, timeout=30)
-    assert stale.status_code == 303 and stale.headers["Location"].startswith("/admin/login")
-    assert stale.headers["Set-Cookie"].startswith("peixun_admin=; ")
-    assert "Max-Age=0" in stale.headers["Set-Cookie"]
+        header = requests.get(f"{site.base}/admin", timeout=30, allow_redirects=False,
+                              headers={"Authorization": f"Bearer {site.tokens[role]}"})
+        assert header.status_code == 403 and "无权访问" in header.text
+    for cookie in (site.tokens["district_admin"], "made-up"):
+        stale = requests.get(f"{site.base}/admin", cookies={"peixun_admin": cookie},
+                             allow_redirects=False, timeout=30)
+        assert stale.status_code == 303 and stale.headers["Location"].startswith("/admin/login")
+        assert stale.headers["Set-Cookie"].startswith("peixun_admin=; ")
+        assert "Max-Age=0" in stale.headers["Set-Cookie"]
 
 
 def test_a_bearer_header_opens_the_pages_too(site):
@@ -268,10 +334,11 @@ def test_a_committee_admin_sees_only_its_own_subtree(site):
         assert "乙镇" not in refused.text
 
     # Its own valid form token does not let it review what the district reviews.
-    csrf = csrf_of(site.get(browser, "/admin/filings").text)
+    csrf = csrf_of(site.get(browser, f"/admin/filings/{site.filings['c']}").text)
     before = filing_status(site, "b")
     review = browser.post(f"{site.base}/admin/filings/{site.filings['b']}/acknowledge",
-                          data={"csrf": csrf}, allow_redirects=False, timeout=30)
+                          data={"csrf": csrf, "confirm": "yes"}, allow_redirects=False,
+                          timeout=30)
     assert review.status_code == 403
     assert filing_status(site, "b") == before
 
@@ -289,7 +356,9 @@ def test_the_class_record_page_and_its_downloads(site):
     assert page.status_code == 200
     assert f"<h1>{TITLE_B}</h1>" in page.text
     assert "课次出勤" in page.text and "参训人员" in page.text
-    assert all(f"<td>{no}</td>" in page.text for no in ("B1", "B2", "B3"))
+    # Each member number opens the person's archive.
+    assert all(f'<td><a href="/admin/members/{no}?year={YEAR}">{no}</a></td>' in page.text
+               for no in ("B1", "B2", "B3"))
     assert all(f"<td>{name}</td>" in page.text for name in ("党员2", "党员3", "党员4"))
     assert "CB党员培训（" in page.text and "单位自主培训" in page.text
     assert "结业 3 人" in page.text
@@ -297,14 +366,16 @@ def test_the_class_record_page_and_its_downloads(site):
     assert f'href="{link}"' in page.text
     pdf = site.get(browser, link)
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
-    assert pdf.headers["Content-Disposition"] == \
-        f'attachment; filename="class-record-{class_b}-{YEAR}.pdf"'
+    # Named by the class's title (RFC 5987), with an ASCII name without its id beside it.
+    assert pdf.headers["Content-Disposition"] == (
+        f'attachment; filename="class-record-{YEAR}.pdf"; '
+        f"filename*=UTF-8''{quote(f'{TITLE_B}-培训情况.pdf', safe='')}")
     assert pdf.content.startswith(b"%PDF")
 
     committee = site.browser("committee_a")
     own = site.get(committee, f"/admin/classes/{site.classes['a']}")
     assert own.status_code == 200
-    assert "<td>A1</td>" in own.text and "<td>A2</td>" in own.text
+    assert ">A1</a></td>" in own.text and ">A2</a></td>" in own.text
     assert site.get(browser, "/admin/classes/00000000-0000-4000-8000-000000000000"
                     ).status_code == 404
 
@@ -317,14 +388,22 @@ def test_the_committee_reviews_its_inbox_with_the_forms_csrf_token_only(site):
     assert inbox.status_code == 200
     assert TITLE_C in inbox.text and "培训方案" in inbox.text
     assert f'href="/admin/filings/{site.filings["c"]}/document?format=pdf"' in inbox.text
-    csrf = csrf_of(inbox.text)
+    # Reviewing happens on the filing's own page, each action confirmed by a ticked box.
+    review = f"/admin/filings/{site.filings['c']}"
+    assert f'href="{review}"' in inbox.text
+    page = site.get(browser, review)
+    assert page.text.count('name="confirm" value="yes" required') == 2
+    csrf = csrf_of(page.text)
     acknowledge = f"{site.base}/admin/filings/{site.filings['c']}/acknowledge"
-    for data in ({}, {"csrf": "0" * 64}):
+    for data in ({"confirm": "yes"}, {"csrf": "0" * 64, "confirm": "yes"}):
         refused = browser.post(acknowledge, data=data, allow_redirects=False, timeout=30)
-        assert refused.status_code == 403 and "CSRF" in refused.text
+        assert refused.status_code == 403 and "表单已过期" in refused.text
+    unconfirmed = browser.post(acknowledge, data={"csrf": csrf}, allow_redirects=False,
+                               timeout=30)
+    assert unconfirmed.status_code == 422 and "请勾选确认框" in unconfirmed.text
     assert filing_status(site, "c") == "filed"
 
-    done = browser.post(acknowledge, data={"csrf": csrf, "status": "filed"},
+    done = browser.post(acknowledge, data={"csrf": csrf, "status": "filed", "confirm": "yes"},
                         allow_redirects=False, timeout=30)
     assert done.status_code == 303
     assert done.headers["Location"] == "/admin/filings?status=filed&done=acknowledged"
@@ -341,18 +420,26 @@ def test_the_district_returns_a_filing_with_a_reason(site):
     browser = site.browser("district_admin")
     inbox = site.get(browser, "/admin/filings")
     assert TITLE_B in inbox.text and "甲镇党委（CA）" in text_of(inbox.text)
-    csrf = csrf_of(inbox.text)
+    csrf = csrf_of(site.get(browser, f"/admin/filings/{site.filings['a']}").text)
     back = f"{site.base}/admin/filings/{site.filings['a']}/return"
-    refused = browser.post(back, data={"reason": "请补充课程安排"}, allow_redirects=False,
-                           timeout=30)
+    refused = browser.post(back, data={"reason": "请补充课程安排", "confirm": "yes"},
+                           allow_redirects=False, timeout=30)
     assert refused.status_code == 403
-    empty = browser.post(back, data={"csrf": csrf, "reason": " "}, allow_redirects=False,
-                         timeout=30)
-    assert empty.status_code == 422 and "reason" in empty.text
+    empty = browser.post(back, data={"csrf": csrf, "reason": " ", "confirm": "yes"},
+                         allow_redirects=False, timeout=30)
+    assert empty.status_code == 422 and "退回原因" in empty.text
     assert filing_status(site, "a") == "filed"
-    done = browser.post(back, data={"csrf": csrf, "reason": "请补充<b>课程</b>安排"},
-                        allow_redirects=False, timeout=30)
+    done = browser.post(back, data={"csrf": csrf, "reason": "请补充<b>课程</b>安排",
+                                    "confirm": "yes"}, allow_redirects=False, timeout=30)
     assert done.status_code == 303 and filing_status(site, "a") == "returned"
+    # The filing names the person who returned it, and the audit trail each try.
+    filing = site.api("GET", f"/api/v1/filings/{site.filings['a']}").json()
+    assert filing["reviewed_by"] == "district_admin"
+    tries = site.sql("SELECT actor, actor_kind, role, method, route, status FROM audit_log "
+                     "WHERE path = :path ORDER BY id", path=back[len(site.base):])
+    assert {row[:5] for row in tries} == {("district_admin", "user", "district_admin", "POST",
+                                           "/admin/filings/{filing_id}/return")}
+    assert [row[5] for row in tries][0] == 403 and tries[-1][5] == 303   # refused, then done
     returned = site.get(browser, "/admin/filings?status=returned")
     assert "原因：请补充&lt;b&gt;课程&lt;/b&gt;安排" in returned.text
     # Another organisation's inbox, as the district chooses it.
@@ -363,7 +450,7 @@ def test_the_district_returns_a_filing_with_a_reason(site):
 def test_a_bearer_client_posts_without_a_form_token(site):
     answer = requests.post(f"{site.base}/admin/filings/{site.filings['b']}/acknowledge",
                            headers={"Authorization": f"Bearer {site.tokens['district_admin']}"},
-                           allow_redirects=False, timeout=30)
+                           data={"confirm": "yes"}, allow_redirects=False, timeout=30)
     assert answer.status_code == 303 and filing_status(site, "b") == "acknowledged"
 
 
@@ -400,10 +487,25 @@ def page_paths(site):
     yield "/admin/annual-summary?format=csv", None
     yield "/admin/classes", None
     yield "/admin/filings", None
+    yield "/admin/filings/outgoing", None
+    yield "/admin/coverage-gaps", None
+    yield "/admin/coverage-gaps/file?format=csv", None
+    yield "/admin/filing-status", None
+    yield "/admin/filing-status/file?format=csv", None
     for key in ("a", "b", "c"):
         yield f"/admin/classes/{site.classes[key]}", key
         yield f"/admin/classes/{site.classes[key]}/class-record?format=csv", key
         yield f"/admin/filings/{site.filings[key]}/document?format=json", ("filing", key)
+        yield f"/admin/filings/{site.filings[key]}", ("filing", key)
+    # An organisation's pages, a person's archive: the subtree of the class's organiser that
+    # holds them (CB01 and its people are b's, CA01 and its people c's).
+    for code, key in (("CB", "b"), ("CA01", "c")):
+        yield f"/admin/filings/outgoing?org_code={code}", ("organisation", key)
+        yield f"/admin/coverage-gaps?org_code={code}", ("organisation", key)
+        yield f"/admin/filing-status?org_code={code}", ("organisation", key)
+    for member_no, key in (("A1", "c"), ("B1", "b")):
+        yield f"/admin/members/{member_no}", ("person", key)
+        yield f"/admin/members/{member_no}/archive?format=csv", ("person", key)
 
 
 @pytest.mark.parametrize("role", PAGE_ROLES)
@@ -416,7 +518,7 @@ def test_every_page_answers_each_role_only_inside_its_subtree(site, role):
             expected = 403                      # pages are for the admins
         elif about is None:
             expected = 200
-        elif isinstance(about, tuple):          # a filing: the filer's subtree
+        elif isinstance(about, tuple):          # a filing, an organisation, a person
             expected = 200 if about[1] in IN_SCOPE[role] else 403
         else:
             expected = 200 if about in IN_SCOPE[role] | ABOVE.get(role, set()) else 403

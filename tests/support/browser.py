@@ -21,11 +21,13 @@ def chromium():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium",
                     pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
+    # Not `with sync_playwright()`: stopping its driver waits for the driver's exit through
+    # eventlet's patched subprocess and never returns; the driver ends with the test run.
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                         args=["--no-sandbox", "--disable-gpu"])
+    yield browser
+    browser.close()
 
 
 def context_for(chromium, base_url: str, token: str | None = None, viewport=DESKTOP):

@@ -1,4 +1,5 @@
-"""The gateway's pieces: tokens stored as hashes, problem details naming each field."""
+"""The gateway's pieces: tokens stored as hashes, problem details naming each field (people's
+accounts and the audit trail: test_gateway_accounts.py)."""
 
 import json
 
@@ -16,12 +17,13 @@ def session(sqlite_db):
 
 
 def test_a_token_is_stored_only_as_its_hash(session):
-    token = auth.create_token(session, "committee_admin", "FX01")
+    token_id, token = auth.create_token(session, "committee_admin", "FX01")
     [row] = session.execute(select(ApiToken)).scalars().all()
-    assert token not in (row.token_hash, row.id)
+    assert token not in (row.token_hash, row.id) and row.id == token_id
     assert row.token_hash == auth.hash_token(token)
     principal = auth.authenticate(session, f"Bearer {token}")
     assert (principal.role, principal.org_code) == ("committee_admin", "FX01")
+    assert (principal.token_id, principal.actor) == (token_id, f"token:{token_id}")
 
 
 @pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "Bearer px_unknown"])

@@ -57,19 +57,27 @@ def facts(lines: list[tuple[str, str]]) -> Markup:
               class_="facts")
 
 
-def table(report_table: Table) -> Markup:
-    """A report's table as the report lays it out: its columns, rows and totals."""
+def table(report_table: Table, links: dict | None = None) -> Markup:
+    """A report's table as the report lays it out: its columns, rows and totals. `links`:
+    column key -> a function of the cell's value giving where it links to (None: no link)."""
     columns = report_table.columns
+    links = links or {}
 
-    def cells(row: dict) -> list:
-        return [el("td", cell_text(row.get(c.key), c.kind),
-                   class_="num" if c.kind in NUMERIC else None) for c in columns]
+    def cell(row: dict, column, linked: bool) -> Markup:
+        text = cell_text(row.get(column.key), column.kind)
+        link = links.get(column.key) if linked else None
+        href = link(row.get(column.key)) if link else None
+        return el("a", text, href=href) if href else text
+
+    def cells(row: dict, linked: bool = True) -> list:
+        return [el("td", cell(row, c, linked), class_="num" if c.kind in NUMERIC else None)
+                for c in columns]
 
     head = el("thead", el("tr", *[el("th", c.label, class_="num" if c.kind in NUMERIC else None,
                                       scope="col") for c in columns]))
-    body = el("tbody", *[el("tr", *cells(row)) for row in report_table.rows]
-              or el("tr", el("td", "暂无数据", colspan=len(columns), class_="empty")))
-    foot = el("tfoot", el("tr", *cells(report_table.totals))) \
+    body = el("tbody", *([el("tr", *cells(row)) for row in report_table.rows]
+                         or [el("tr", el("td", "暂无数据", colspan=len(columns), class_="empty"))]))
+    foot = el("tfoot", el("tr", *cells(report_table.totals, linked=False))) \
         if report_table.totals and report_table.rows else None
     return el("div", el("table", el("caption", report_table.title), head, body, foot),
               class_="table-wrap")

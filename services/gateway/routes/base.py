@@ -2,7 +2,7 @@
 
 from services.kit import ServiceBase, ServiceRpc
 
-from .. import auth
+from .. import audit, auth
 
 WRITERS = ("district_admin",)
 
@@ -13,4 +13,6 @@ class RoutesBase(ServiceBase):
     reporting = ServiceRpc("reporting")
 
     def principal(self, request) -> auth.Principal:
-        return auth.authenticate(self.db, request.headers.get("Authorization"))
+        principal = auth.authenticate(self.db, request.headers.get("Authorization"))
+        audit.note(request, principal)
+        return principal

@@ -22,6 +22,7 @@ from ..http import http, json_body, json_response, optional_json_body
 from ..problems import problem
 from ..schemas import YearQuery
 from .base import RoutesBase
+from .checkin_pages import certificate_response
 
 ITEMS = {"type": "object", "required": ["items"],
          "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
@@ -241,6 +242,20 @@ class EnrollmentRoutes(RoutesBase):
         enrolment = self.enrollment.get_enrolment(enrollment_id)
         self.require_within(principal, enrolment["org_code"])
         return enrolment
+
+    @http("GET", "/api/v1/enrolments/<string:enrollment_id>/certificate.pdf", tag="enrolments",
+          produces={"application/pdf": {"type": "string", "format": "binary"}})
+    def enrolment_certificate(self, request, enrollment_id):
+        """结业证书 of a completed enrolment (409, rule `not_completed`, otherwise): name, class,
+        dates, hours credited, organiser, and a verification code with its QR code leading to
+        `/verify/{code}`, which needs no sign-in. The code is issued once and stays the same.
+        Access as for the enrolment."""
+        principal = self.principal(request)
+        principal.require(*ADMIN_ROLES)
+        self.require_within(principal,
+                            self.enrollment.get_enrolment(enrollment_id)["org_code"])
+        made = self.enrollment.certificate(enrollment_id)
+        return certificate_response([made], f"结业证书-{made['name']}-{made['class_title']}.pdf")
 
     @http("POST", "/api/v1/enrolments/<string:enrollment_id>/withdraw", body=E.WithdrawalIn,
           body_required=False, tag="enrolments")

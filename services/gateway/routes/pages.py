@@ -1,11 +1,14 @@
 """The admin pages (DESIGN §4): the year at a glance with charts, class records, the filing inbox
 of a superior organisation. Server-rendered HTML under /admin, left out of the OpenAPI document.
 
-Signing in: the admin pastes a token made by `peixun token create` into /admin/login; the
-gateway checks it as the API does and keeps it in an HttpOnly, SameSite=Strict cookie limited to
-/admin (a Bearer header works too). Downloads are served under /admin as well, so the cookie
-never has to reach /api/v1. A state-changing form also carries a CSRF token: an HMAC of the
-signed-in token, which only its holder's pages can show. Scope is the API's: a district_admin
+Signing in: a person gives their user name and password at /admin/login (users.py: argon2id,
+a lock-out after repeated failures); the gateway keeps a server-side session whose random id
+goes into an HttpOnly, SameSite=Strict cookie limited to /admin, and ends it on sign-out or when
+it expires. Systems send their API token as a Bearer header instead; pasting a token into the
+sign-in page is not offered (tokens are for systems). Downloads are served under /admin as
+well, so the cookie never has to reach /api/v1. A state-changing form also carries a CSRF
+token: an HMAC of the session's id, which only its holder's pages can show. Every form that
+changes something is in the audit trail (audit.py). Scope is the API's: a district_admin
 sees everything; a committee_admin or org_admin what reporting's `within` limits to its subtree
 and the inbox of its own organisation; other roles get 403.
 """
@@ -16,6 +19,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import eventlet
 from werkzeug.wrappers import Response
@@ -26,7 +30,7 @@ from services.contracts.vocabulary import ADMIN_ROLES
 from services.kit import clock
 from services.kit.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
-from .. import auth, problems
+from .. import audit, auth, problems, users
 from ..http import http
 from ..pages import views
 from .base import RoutesBase
@@ -34,12 +38,14 @@ from .reporting import file_response, inbox_of
 
 COOKIE = "peixun_admin"
 COOKIE_PATH = "/admin"
-SIGNED_IN_FOR = 12 * 3600            # seconds; then the admin pastes the token again
 MAX_FORM = 64 * 1024
 CLASSES_PER_PAGE = 100
 SCHEDULING_PAGE = 200                # scheduling's largest page
 SCHEDULING_PAGES = 50                # at most 10,000 classes a year on the list
 INBOX_PER_PAGE = 50
+# The organisation picker lists a subtree whole up to this size; of a whole district's thousands
+# it lists the district and its committees.
+PICKER_LIMIT = 500
 CODE = re.compile(CODE_PATTERN)
 DOWNLOADS = {"annual-summary": ("xlsx", "pdf", "csv", "png", "json"),
              "class-record": ("pdf", "xlsx", "csv", "json"),
@@ -55,7 +61,7 @@ SECURITY_HEADERS = {
 
 
 def csrf_token(token: str) -> str:
-    """What a page's forms carry: keyed by the signed-in token, so that only a page served to
+    """What a page's forms carry: keyed by the session's id, so that only a page served to
     its holder can show it, and every gateway replica computes the same without a secret."""
     return hmac.new(token.encode(), b"peixun admin form", hashlib.sha256).hexdigest()
 
@@ -63,7 +69,7 @@ def csrf_token(token: str) -> str:
 @dataclass(frozen=True)
 class Caller:
     principal: auth.Principal
-    cookie_token: str | None         # None: signed in by a Bearer header, which no site forges
+    cookie_token: str | None         # None: a Bearer header, which no other site can forge
 
     @property
     def within(self) -> str | None:
@@ -135,6 +141,13 @@ def chosen(args, allowed, default: str, name: str = "format") -> str:
     return value
 
 
+def confirmed(fields: dict) -> None:
+    """确认备案 and 退回 cannot be undone: their form carries a box the reviewer ticks."""
+    if fields.get("confirm") != "yes":
+        raise InvalidInput("the review was not confirmed",
+                           errors={"confirm": ["请勾选确认框后再提交"]}, rule="confirm")
+
+
 def page(handler):
     """A page's answer whatever happens: not signed in goes to the sign-in page (303); any other
     failure is an HTML page with the status and detail the API's error map gives it."""
@@ -152,8 +165,8 @@ def page(handler):
         except Exception as exc:  # noqa: BLE001 - every failure is a page, via the one error map
             problem = problems.from_exception(exc)
             body = json.loads(problem.get_data())
-            return html(views.error(problem.status_code, body["detail"], body.get("errors")),
-                        status=problem.status_code)
+            return html(views.error(problem.status_code, body["detail"], body.get("errors"),
+                                    body.get("rule")), status=problem.status_code)
     return answer
 
 
@@ -164,10 +177,14 @@ class PagesRoutes(RoutesBase):
     # -- who is asking ------------------------------------------------------------------------
 
     def page_caller(self, request) -> Caller:
-        """The signed-in admin, from the Bearer header or else the page cookie."""
+        """The signed-in admin: a system's Bearer header, else the session cookie."""
         header = request.headers.get("Authorization")
         cookie = None if header else request.cookies.get(COOKIE)
-        principal = auth.authenticate(self.db, header or (f"Bearer {cookie}" if cookie else None))
+        if cookie:
+            principal = users.resume(self.db, cookie)
+        else:
+            principal = auth.authenticate(self.db, header)
+        audit.note(request, principal)
         principal.require(*ADMIN_ROLES)
         return Caller(principal, cookie)
 
@@ -180,6 +197,17 @@ class PagesRoutes(RoutesBase):
             raise Forbidden("the form's CSRF token is missing or wrong; reload the page",
                             rule="csrf")
         return caller, fields
+
+    def page_org_choices(self, caller: Caller) -> list[dict]:
+        """The organisations of the caller's subtree for a picker (instead of typing codes):
+        all of them when they are few, else the district and its committees."""
+        query = {"per_page": PICKER_LIMIT, **({"within": caller.within} if caller.within
+                                              else {})}
+        answer = self.enrollment.list_organisations(query)
+        if answer["total"] <= PICKER_LIMIT:
+            return answer["items"]
+        return [org for kind in ("district", "committee")
+                for org in self.enrollment.list_organisations({**query, "kind": kind})["items"]]
 
     def page_report(self, name: str, params: dict, within: str | None) -> tuple[dict, Document]:
         """A report's data and its layout, as reporting hands them over for a page."""
@@ -227,26 +255,40 @@ class PagesRoutes(RoutesBase):
     @page
     def admin_login(self, request):
         fields = form(request)
-        token, next_path = fields.get("token", "").strip(), safe_next(fields.get("next"))
+        username, next_path = fields.get("username", ""), safe_next(fields.get("next"))
+        # A failed attempt is in the audit trail under the name that was typed.
+        audit.note(request, auth.Principal("", username=users.normal_username(username)[:64]))
         try:
-            principal = auth.authenticate(self.db, f"Bearer {token}")
-        except Unauthorized:
-            return html(views.login(next_path, "令牌无效或已被收回，请检查后重新粘贴。"),
-                        status=401)
-        if principal.role not in ADMIN_ROLES:
-            return html(views.login(next_path, f"{principal.role} 角色的令牌不能使用管理页面，"
-                                               "请使用管理员令牌。"), status=403)
+            signed = users.sign_in(self.db, username, fields.get("password", ""))
+        except users.Locked as locked:
+            until = clock.local(datetime.fromisoformat(locked.info["until"]))
+            return html(views.login(next_path, views.LOCKED.format(
+                minutes=users.LOCK_FOR.seconds // 60, until=f"{until:%H:%M}"), username),
+                status=429)
+        except Unauthorized as refused:
+            message = views.SIGN_IN_REFUSED.get(refused.info.get("rule"),
+                                                views.SIGN_IN_REFUSED["credentials"])
+            return html(views.login(next_path, message, username), status=401)
+        audit.note(request, signed.principal)
         response = redirect(next_path)
         # Secure whenever the browser came over HTTPS, here or at a proxy in front.
         secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
-        response.set_cookie(COOKIE, token, max_age=SIGNED_IN_FOR, path=COOKIE_PATH,
+        response.set_cookie(COOKIE, signed.session_token,
+                            max_age=int(users.SESSION_LIMIT.total_seconds()), path=COOKIE_PATH,
                             httponly=True, samesite="Strict", secure=secure)
         return response
 
     @http("POST", "/admin/logout", document=False)
     @page
     def admin_logout(self, request):
-        # Only forgets the browser's cookie; the token itself stays valid until removed.
+        """Ends the session on the server, not only in this browser."""
+        cookie = request.cookies.get(COOKIE)
+        if cookie:
+            try:
+                audit.note(request, users.resume(self.db, cookie))
+            except Unauthorized:
+                pass     # already ended: nothing to record, the cookie goes all the same
+            users.sign_out(self.db, cookie)
         response = redirect("/admin/login")
         response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="Strict")
         return response
@@ -260,7 +302,8 @@ class PagesRoutes(RoutesBase):
         year, org_code = year_of(request.args), code_of(request.args)
         params = {"year": year, **({"org_code": org_code} if org_code else {})}
         data, document = self.page_report("annual-summary", params, caller.within)
-        return html(views.glance(data, document, caller.principal, org_code))
+        return html(views.glance(data, document, caller.principal, org_code,
+                                 self.page_org_choices(caller)))
 
     @http("GET", "/admin/annual-summary", document=False)
     @page
@@ -331,8 +374,10 @@ class PagesRoutes(RoutesBase):
         caller = self.page_caller(request)
         fmt = chosen(request.args, DOWNLOADS["class-record"], "pdf")
         self.page_class_in_reach(caller, class_id)
+        _, title = self.page_class_title(class_id)
         return file_response(self.reporting.report("class-record", {"class_id": class_id},
-                                                   fmt, caller.within))
+                                                   fmt, caller.within),
+                             name=f"{title}-培训情况.{fmt}" if title else None)
 
     # -- the filing inbox ---------------------------------------------------------------------
 
@@ -350,8 +395,9 @@ class PagesRoutes(RoutesBase):
         orgs = self.page_organisations({f["org_code"] for f in items} | {org_code})
         names = {code: org["name"] for code, org in orgs.items() if org}
         notice = views.DONE.get(request.args.get("done", ""))
+        choices = self.page_org_choices(caller) if caller.within is None else []
         return html(views.inbox(answer, caller.principal, status, org_code, titles, names,
-                                caller.csrf, notice))
+                                caller.csrf, notice, choices))
 
     def page_class_title(self, class_id: str) -> tuple[str, str | None]:
         try:
@@ -364,12 +410,17 @@ class PagesRoutes(RoutesBase):
     def admin_filing_document(self, request, filing_id):
         caller = self.page_caller(request)
         fmt = chosen(request.args, DOWNLOADS["document"], "pdf")
-        return file_response(self.reporting.filing_document(filing_id, fmt, caller.within))
+        answer = self.reporting.filing_document(filing_id, fmt, caller.within)
+        filed = self.reporting.get_filing(filing_id, caller.within)
+        _, title = self.page_class_title(filed["class_id"])
+        name = f"{title}-{filed['kind_label']}-第{filed['version']}版.{fmt}" if title else None
+        return file_response(answer, name=name)
 
     @http("POST", "/admin/filings/<string:filing_id>/acknowledge", document=False)
     @page
     def admin_acknowledge_filing(self, request, filing_id):
         caller, fields = self.page_form(request)
+        confirmed(fields)
         self.reporting.acknowledge_filing(filing_id, caller.within, caller.who)
         return redirect(self.page_back_to_inbox(fields, "acknowledged"))
 
@@ -377,6 +428,7 @@ class PagesRoutes(RoutesBase):
     @page
     def admin_return_filing(self, request, filing_id):
         caller, fields = self.page_form(request)
+        confirmed(fields)
         self.reporting.return_filing(filing_id, fields.get("reason", ""), caller.within,
                                      caller.who)
         return redirect(self.page_back_to_inbox(fields, "returned"))

@@ -7,6 +7,8 @@ files as its organisation and reviews what is addressed to it; a district_admin 
 """
 
 import base64
+import re
+from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
@@ -24,12 +26,29 @@ DOCUMENTS = {"application/json": {"type": "object"}, "text/csv": {"type": "strin
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": BINARY,
              "application/pdf": BINARY}
 FILES = {**DOCUMENTS, "image/png": BINARY}
+ATTACHMENTS = {"application/pdf": BINARY, "image/jpeg": BINARY, "image/png": BINARY}
+UNQUOTABLE = re.compile(r'["\\\x00-\x1f\x7f]')
+AN_ID = re.compile(r"-?[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
 
 
-def file_response(answer: dict) -> Response:
+def disposition(name: str, fallback: str) -> str:
+    """`attachment` with the file name: plain when it is ASCII, else the UTF-8 name as RFC 6266
+    and RFC 5987 give it (filename*) beside an ASCII `fallback`, without ids, for clients that
+    lack it."""
+    if name.isascii() and not UNQUOTABLE.search(name):
+        return f'attachment; filename="{name}"'
+    plain = UNQUOTABLE.sub("", AN_ID.sub("", fallback.encode("ascii", "ignore").decode()))
+    return (f"attachment; filename=\"{plain or 'download'}\"; "
+            f"filename*=UTF-8''{quote(name, safe='')}")
+
+
+def file_response(answer: dict, name: str | None = None) -> Response:
+    """A file as reporting hands it over; `name`: what to call it instead of reporting's name
+    (a class's title rather than its id)."""
     return Response(base64.b64decode(answer["content_b64"]), status=200,
                     content_type=answer["content_type"], headers={
-                        "Content-Disposition": f'attachment; filename="{answer["file_name"]}"',
+                        "Content-Disposition": disposition(name or answer["file_name"],
+                                                           answer["file_name"]),
                         "ETag": f'"{answer["sha256"]}"',
                         "X-Peixun-Sha256": answer["sha256"]})
 
@@ -138,6 +157,15 @@ class ReportingRoutes(RoutesBase):
         _, acting, _ = self._acting(request)
         fmt = only(request.args, ("format",)).get("format", "json")
         return file_response(self.reporting.filing_document(filing_id, fmt, acting))
+
+    @http("GET", "/api/v1/filings/<string:filing_id>/attachments/<string:attachment_id>",
+          produces=ATTACHMENTS, tag="filings")
+    def filing_attachment(self, request, filing_id, attachment_id):
+        """One of the attachments a version was filed with (a scanned 签到表, a photo), as it
+        was filed: its sha256 in `X-Peixun-Sha256`."""
+        _, acting, _ = self._acting(request)
+        return file_response(self.reporting.filing_attachment(filing_id, attachment_id,
+                                                              acting))
 
     @http("POST", "/api/v1/filings/<string:filing_id>/acknowledge", tag="filings")
     def acknowledge_filing(self, request, filing_id):
