@@ -451,6 +451,8 @@ def test_a_published_session_is_moved_or_cancelled_with_each_refusal_in_chinese(
 def test_holding_a_session_warns_when_nobody_s_attendance_is_recorded(clerk_world):
     class_id = published_class(clerk_world, title="课次完成班")
     first = sessions_of(clerk_world, class_id)[0]
+    page = clerk_world.call("GET", f"/admin/classes/{class_id}/edit", "committee_a").text
+    assert "完成课次" not in page   # not before it has ended
     early = clerk_world.call("POST", f"/admin/sessions/{first['session_id']}/complete",
                              "committee_a")
     assert early.status_code == 409
@@ -490,7 +492,7 @@ def test_the_organiser_sets_a_committees_quota_on_the_nominations_page(clerk_wor
     quotas = f"/admin/classes/{class_id}/quotas"
     branch = clerk_world.call("POST", quotas, data={"committee_code": "CA01", "seats": "3"})
     assert branch.status_code == 422
-    assert "违反规则：名额只能分配给党委（党工委）" in text_of(branch.text)
+    assert "违反规则：名额只能分配给主办单位及其下级的党委（党工委）" in text_of(branch.text)
     negative = clerk_world.call("POST", quotas, data={"committee_code": "CA", "seats": "-1"})
     assert negative.status_code == 422 and "请填写不小于 0 的整数" in text_of(negative.text)
     assert clerk_world.call("POST", quotas, data={"committee_code": "CA",
@@ -509,7 +511,7 @@ def test_the_organiser_sets_a_committees_quota_on_the_nominations_page(clerk_wor
     neighbour = clerk_world.call("POST", f"/admin/classes/{own}/quotas", "committee_a",
                                  data={"committee_code": "CB", "seats": "3"})
     assert neighbour.status_code == 422
-    assert "违反规则：名额只能分配给党委（党工委）" in text_of(neighbour.text)
+    assert "违反规则：名额只能分配给主办单位及其下级的党委（党工委）" in text_of(neighbour.text)
     assert clerk_world.call("POST", f"/admin/classes/{own}/quotas", "committee_a",
                             data={"committee_code": "CA", "seats": "3"}).status_code == 303
 

@@ -36,3 +36,17 @@ def test_a_download_is_named_in_utf8_beside_an_ascii_name_without_the_id():
 def test_an_empty_report_table_says_so_in_a_row():
     empty = table(Table("其他学时", [Column("year", "年度", "int")], []))
     assert '<tbody><tr><td colspan="1" class="empty">暂无数据</td></tr></tbody>' in empty
+
+
+def test_an_overdue_filing_says_so_once_and_a_reason_beyond_the_state_beside_it():
+    from services.gateway.pages.reports import _outgoing_row
+
+    item = {"class_id": "c1", "kind": "plan", "state": "overdue", "state_label": "逾期未报",
+            "overdue": True, "overdue_reason": "逾期未报", "late": False,
+            "title": "甲镇党员冬训示范班", "class_title": "甲镇党员冬训示范班",
+            "kind_label": "培训方案", "deadline": "2026-12-01", "return_reason": None}
+    assert str(_outgoing_row(item, [], may_file=True)).count("逾期未报") == 1
+    returned = {**item, "state": "returned", "state_label": "已退回",
+                "overdue_reason": "退回后逾期未重新报送"}
+    row = str(_outgoing_row(returned, [], may_file=True))
+    assert "已退回" in row and "退回后逾期未重新报送" in row

@@ -243,12 +243,10 @@ def ratio_line(sessions: list[dict]) -> Markup:
               class_="ratio short")
 
 
-def _session_changes(s: dict, csrf: str, catalogue: dict, ended: bool) -> Markup:
-    """A published class's scheduled session: held (once ended), moved, or cancelled — a
-    published session is never edited or removed silently."""
+def _session_changes(s: dict, csrf: str, catalogue: dict) -> Markup:
+    """A published class's scheduled session moved or cancelled (a published session is never
+    edited or removed silently): a row of its own under the session's, across the table."""
     action = f"/admin/sessions/{s['session_id']}"
-    complete = el("form", _csrf(csrf), el("button", "完成课次", type="submit", class_="plain"),
-                  method="post", action=f"{action}/complete") if ended else None
     starts, ends = local_time(s["starts_at"]), local_time(s["ends_at"])
     move = el("form", _csrf(csrf),
               el("input", type="date", name="day", value=starts[:10], required=True,
@@ -266,8 +264,8 @@ def _session_changes(s: dict, csrf: str, catalogue: dict, ended: bool) -> Markup
                    required=True),
                 el("button", "取消课次", type="submit", class_="plain"),
                 method="post", action=f"{action}/cancel")
-    return el("span", complete,
-              el("details", el("summary", "调课 / 取消"), move, cancel))
+    return el("tr", el("td", el("details", el("summary", "调课 / 取消本课次"), move, cancel,
+                                class_="toolbar"), colspan=11), class_="changes")
 
 
 def _session_rows(klass: dict, csrf: str, catalogue: dict, now: str) -> list[Markup]:
@@ -282,9 +280,12 @@ def _session_rows(klass: dict, csrf: str, catalogue: dict, now: str) -> list[Mar
             if draft else el("span", el("a", "签到", href=f"/admin/sessions/{s['session_id']}"
                                                           "/check-in"), " · ",
                              el("a", "签到表", href=f"/admin/sessions/{s['session_id']}"
-                                                   "/sign-in-sheet.pdf"),
-                             _session_changes(s, csrf, catalogue, s["ends_at"] <= now)
-                             if running and s["status"] == "scheduled" else None)
+                                                   "/sign-in-sheet.pdf"))
+        changeable = running and s["status"] == "scheduled"
+        complete = el("form", _csrf(csrf), el("button", "完成课次", type="submit",
+                                              class_="plain"),
+                      method="post", action=f"/admin/sessions/{s['session_id']}/complete") \
+            if changeable and s["ends_at"] <= now else None
         rows.append(el(
             "tr",
             el("td", number, class_="num"),
@@ -297,7 +298,9 @@ def _session_rows(klass: dict, csrf: str, catalogue: dict, now: str) -> list[Mar
             el("td", s.get("instructor_name") or "—"),
             el("td", "直播" if s.get("live") else "—"),
             el("td", vocabulary.label(vocabulary.SESSION_STATUSES, s["status"])),
-            el("td", remove, class_="actions")))
+            el("td", remove, complete, class_="actions")))
+        if changeable:
+            rows.append(_session_changes(s, csrf, catalogue))
     return rows
 
 

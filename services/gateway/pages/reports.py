@@ -80,7 +80,10 @@ def _outgoing_row(item: dict, versions: list[dict], may_file: bool) -> Markup:
     state = item["state"]
     status = [item["state_label"]]
     if item["overdue"]:
-        status += [el("br"), el("span", item["overdue_reason"] or "逾期", class_="late")]
+        # The reason says more than the state only when it is not the state's own words.
+        reason = item["overdue_reason"] or "逾期"
+        status = [el("span", item["state_label"], class_="late")] if reason == \
+            item["state_label"] else status + [el("br"), el("span", reason, class_="late")]
     elif item["late"]:
         status += [el("br"), el("span", "逾期报送", class_="late")]
     filed = "—"
