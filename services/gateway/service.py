@@ -22,8 +22,8 @@ HEALTH_TIMEOUT = 3.0
 
 
 class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes,
-                     AccountsRoutes, ClerkClassRoutes, ClerkNominationRoutes, PagesRoutes,
-                     ReportPagesRoutes, CheckinPagesRoutes):
+                     AccountsRoutes, ClerkClassRoutes, ClerkNominationRoutes,
+                     CheckinPagesRoutes, PagesRoutes, ReportPagesRoutes):
     name = "gateway"
 
     scheduling_health = ServiceRpc("scheduling", timeout=HEALTH_TIMEOUT)

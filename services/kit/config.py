@@ -31,6 +31,12 @@ def rpc_timeout() -> float:
     return float(os.environ.get("PEIXUN_RPC_TIMEOUT", "10"))
 
 
+def public_url() -> str:
+    """Where people reach the gateway (`PEIXUN_PUBLIC_URL`): a certificate's QR code leads
+    there."""
+    return (os.environ.get("PEIXUN_PUBLIC_URL") or "http://localhost:8000").rstrip("/")
+
+
 def http_port() -> int:
     return int(os.environ.get("PEIXUN_HTTP_PORT", "8000"))
 

@@ -2,12 +2,12 @@
 quotas, file names, and the filing (备案) rules — deadlines, versions, who may file and review,
 what counts as overdue. No nameko, no database."""
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 # Every report speaks Chinese, in the one vocabulary's words: reports read them here as
 # d.TRACKS, d.label and so on.
+from services.contracts import rules
 from services.contracts.vocabulary import (  # noqa: F401 - re-exported for the reports
     ATTENDANCE_STATUSES,
     CATEGORIES,
@@ -78,8 +78,7 @@ class Quotas:
 def quotas() -> Quotas:
     """Yearly study-hour quotas: 56 for secretaries (national plan 2019–2023), 32 for members
     (条例 2019 Art. 20). Plans change, so the environment may say otherwise."""
-    return Quotas(float(os.environ.get("PEIXUN_QUOTA_SECRETARY_HOURS", "56")),
-                  float(os.environ.get("PEIXUN_QUOTA_MEMBER_HOURS", "32")))
+    return Quotas(rules.quota_hours("secretary"), rules.quota_hours("member"))
 
 
 def reached_quota(hours_centi: int, quota_hours: float) -> bool:

@@ -26,7 +26,7 @@ from services.kit import clock
 from services.kit.clock import SHANGHAI
 from tests.support.browser import SCREENSHOTS, context_for, screenshot
 from tests.support.door import decoded, pdf_pages_as_png
-from tests.support.system import whole_system
+from tests.support.system import load_tree, whole_system
 from tests.support.unit_filing import PDF
 
 CLERK, CLERK_PASSWORD = "zhang.min", "甲镇党委 2026 冬训"
@@ -76,13 +76,7 @@ def year(amqp_uri, vhost, database_urls, tmp_path_factory):
 def _year(amqp_uri, vhost, database_urls):
     with whole_system(amqp_uri, vhost, database_urls) as (base, rpc):
         world = Year(base, database_urls["gateway"])
-        rpc.enrollment.import_orgs([
-            {"row": i + 2, "org_code": code, "name": name, "parent_code": parent, "kind": kind,
-             "sector": sector} for i, (code, name, parent, kind, sector) in enumerate(ORGS)])
-        rpc.enrollment.import_members([
-            {"row": i + 2, "member_no": no, "name": name, "org_code": org,
-             "joined_on": "2010-07-01", "employment": "enterprise"}
-            for i, (no, (name, org)) in enumerate(PEOPLE.items())])
+        load_tree(rpc, ORGS, PEOPLE)
         world.catalogue = {
             "core": rpc.scheduling.create_course(CORE)["course_id"],
             "other": rpc.scheduling.create_course(OTHER)["course_id"],

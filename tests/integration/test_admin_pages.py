@@ -23,7 +23,7 @@ from services.gateway import users
 from services.gateway.tokens import create, create_user
 from services.kit.database import make_engine
 from tests.support.classes import core_course, members_class_today
-from tests.support.system import whole_system
+from tests.support.system import known, whole_system
 from tests.support.waiting import wait_until
 
 YEAR = datetime.now(SHANGHAI).year
@@ -114,7 +114,7 @@ def _build(site: Site, rpc) -> Site:
         sessions[key] = created.json()["sessions"][0]
     site.tokens["checkin"] = site.token("checkin", classes=[site.classes["a"]])
     for key in ("a", "b"):
-        wait_until(lambda s=sessions[key]["session_id"]: _known(rpc.enrollment.get_session, s),
+        wait_until(lambda s=sessions[key]["session_id"]: known(rpc.enrollment.get_session, s),
                    timeout=20, message="enrollment to know the sessions")
     for key, people in (("a", ("A1", "A2")), ("b", ("B1", "B2", "B3"))):
         nominated = site.api("POST", f"/api/v1/classes/{site.classes[key]}/enrolments",
@@ -145,12 +145,6 @@ def _build(site: Site, rpc) -> Site:
         site.filings[key] = filed.json()["filing_id"]
     return site
 
-
-def _known(call, key):
-    try:
-        return call(key)
-    except Exception:  # noqa: BLE001 - not there yet
-        return None
 
 
 def text_of(page: str) -> str:

@@ -12,7 +12,7 @@ import requests
 
 from services.gateway.tokens import create
 from services.kit import clock
-from tests.support.system import whole_system
+from tests.support.system import load_tree, whole_system
 
 ORGS = [("FX", "区委", "", "committee", ""),
         ("CA", "甲镇党委", "FX", "committee", ""),
@@ -59,13 +59,7 @@ def clerk_world(amqp_uri, vhost, database_urls):
 
 def build(world: ClerkWorld) -> ClerkWorld:
     rpc = world.rpc
-    rpc.enrollment.import_orgs([
-        {"row": i + 2, "org_code": code, "name": name, "parent_code": parent, "kind": kind,
-         "sector": sector} for i, (code, name, parent, kind, sector) in enumerate(ORGS)])
-    rpc.enrollment.import_members([
-        {"row": i + 2, "member_no": no, "name": name, "org_code": org,
-         "joined_on": "2010-07-01", "employment": "enterprise"}
-        for i, (no, (name, org)) in enumerate(PEOPLE.items())])
+    load_tree(rpc, ORGS, PEOPLE)
     world.tokens = {key: create(role, org, database_url=world.gateway_db)
                     for key, (role, org) in ADMINS.items()}
     world.catalogue = {

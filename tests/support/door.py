@@ -20,6 +20,7 @@ import requests
 from services.gateway.tokens import create
 from services.kit.clock import SHANGHAI
 from tests.support.classes import core_course, members_class_today
+from tests.support.system import known, load_tree
 from tests.support.waiting import wait_until
 
 YEAR = datetime.now(SHANGHAI).year
@@ -60,13 +61,7 @@ class Door:
 
 def build(door: Door) -> Door:
     rpc = door.rpc
-    rpc.enrollment.import_orgs([
-        {"row": i + 2, "org_code": code, "name": name, "parent_code": parent, "kind": kind,
-         "sector": sector} for i, (code, name, parent, kind, sector) in enumerate(ORGS)])
-    rpc.enrollment.import_members([
-        {"row": i + 2, "member_no": no, "name": name, "org_code": org,
-         "joined_on": "2010-07-01", "employment": "enterprise"}
-        for i, (no, (name, org)) in enumerate(PEOPLE.items())])
+    load_tree(rpc, ORGS, PEOPLE)
     door.tokens["district_admin"] = create("district_admin", database_url=door.gateway_db)
     course_id = core_course(rpc.scheduling)
     for key, org in (("a", "CA"), ("b", "CB")):
@@ -84,7 +79,7 @@ def build(door: Door) -> Door:
         door.sessions[key] = created.json()["sessions"][0]["session_id"]
         door.starts_at = created.json()["sessions"][0]["starts_at"]
     for session_id in door.sessions.values():
-        wait_until(lambda s=session_id: _known(rpc.enrollment.get_session, s), timeout=20,
+        wait_until(lambda s=session_id: known(rpc.enrollment.get_session, s), timeout=20,
                    message="enrollment to know the sessions")
     for key, people in (("a", (*IN_CLASS_A, "A4")), ("b", ("B2",))):
         answer = door.call("POST", f"/api/v1/classes/{door.classes[key]}/enrolments",
@@ -109,12 +104,6 @@ def build(door: Door) -> Door:
         "system": create("system", database_url=door.gateway_db)})
     return door
 
-
-def _known(call, key):
-    try:
-        return call(key)
-    except Exception:  # noqa: BLE001 - not there yet
-        return None
 
 
 # -- reading what was printed ------------------------------------------------------------------

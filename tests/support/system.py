@@ -69,3 +69,23 @@ def whole_system(amqp_uri, vhost, database_urls):
             yield f"http://127.0.0.1:{port}", rpc
     finally:
         runner.kill()
+
+
+def load_tree(rpc, orgs, people: dict) -> None:
+    """An organisation tree — rows of (code, name, parent, kind, sector) — and its people —
+    {member_no: (name, org_code)} — into enrollment, as an import brings them."""
+    rpc.enrollment.import_orgs([
+        {"row": i + 2, "org_code": code, "name": name, "parent_code": parent, "kind": kind,
+         "sector": sector} for i, (code, name, parent, kind, sector) in enumerate(orgs)])
+    rpc.enrollment.import_members([
+        {"row": i + 2, "member_no": no, "name": name, "org_code": org,
+         "joined_on": "2010-07-01", "employment": "enterprise"}
+        for i, (no, (name, org)) in enumerate(people.items())])
+
+
+def known(call, key):
+    """What `call(key)` answers, or None while the service has not heard of `key` yet."""
+    try:
+        return call(key)
+    except Exception:  # noqa: BLE001 - not there yet
+        return None

@@ -15,7 +15,7 @@ import requests
 from services.gateway.tokens import create
 from services.kit.clock import SHANGHAI
 from tests.support.classes import core_course, members_class_today
-from tests.support.system import whole_system
+from tests.support.system import known, whole_system
 from tests.support.waiting import wait_until
 
 ORGS = [("FX", "区委", "", "committee", ""),
@@ -96,7 +96,7 @@ def _build(w: TwoCommittees) -> TwoCommittees:
     w.session_b = classes["b"]["sessions"][0]["session_id"]
     w.starts_at = classes["a"]["sessions"][0]["starts_at"]
     for session_id in (w.session_a, w.session_b):
-        wait_until(lambda s=session_id: _known(w.rpc.enrollment.get_session, s), timeout=20,
+        wait_until(lambda s=session_id: known(w.rpc.enrollment.get_session, s), timeout=20,
                    message="enrollment to know the sessions")
     w.headers.update({
         "committee_admin": _token(w, "committee_admin", "CA"),
@@ -138,12 +138,6 @@ def _build(w: TwoCommittees) -> TwoCommittees:
 def _token(w, role, org=None, classes=None):
     return {"Authorization": f"Bearer {create(role, org, classes, database_url=w.gateway_db)}"}
 
-
-def _known(call, key):
-    try:
-        return call(key)
-    except Exception:  # noqa: BLE001 - not there yet
-        return None
 
 
 def _reported(w):

@@ -13,6 +13,7 @@ import requests
 from services.gateway.tokens import create
 from services.kit.clock import SHANGHAI
 from tests.support.classes import core_course, members_class_today
+from tests.support.system import known, load_tree
 from tests.support.waiting import wait_until
 
 YEAR = datetime.now(SHANGHAI).year
@@ -59,13 +60,7 @@ class UnitFiling:
 
 def build(base: str, gateway_db: str, rpc) -> UnitFiling:
     w = UnitFiling(base, gateway_db)
-    rpc.enrollment.import_orgs([
-        {"row": i + 2, "org_code": code, "name": name, "parent_code": parent, "kind": kind,
-         "sector": sector} for i, (code, name, parent, kind, sector) in enumerate(ORGS)])
-    rpc.enrollment.import_members([
-        {"row": i + 2, "member_no": no, "name": name, "org_code": org,
-         "joined_on": "2010-07-01", "employment": "enterprise"}
-        for i, (no, (org, name)) in enumerate(MEMBERS.items())])
+    load_tree(rpc, ORGS, {no: (name, org) for no, (org, name) in MEMBERS.items()})
     w.tokens = {"district_admin": create("district_admin", database_url=gateway_db),
                 "committee_a": create("committee_admin", "CA", database_url=gateway_db),
                 "committee_b": create("committee_admin", "CB", database_url=gateway_db),
@@ -83,7 +78,7 @@ def build(base: str, gateway_db: str, rpc) -> UnitFiling:
         w.classes[key] = created.json()["class_id"]
         sessions[key] = created.json()["sessions"][0]
     session = sessions["unit"]
-    wait_until(lambda: _known(rpc.enrollment.get_session, session["session_id"]), timeout=20,
+    wait_until(lambda: known(rpc.enrollment.get_session, session["session_id"]), timeout=20,
                message="enrollment to know the session")
     nominated = w.api("POST", f"/api/v1/classes/{w.classes['unit']}/enrolments",
                       json={"member_nos": ["A1", "A2"]})
@@ -113,9 +108,3 @@ def build(base: str, gateway_db: str, rpc) -> UnitFiling:
     w.filings["b"] = filed.json()["filing_id"]
     return w
 
-
-def _known(call, key):
-    try:
-        return call(key)
-    except Exception:  # noqa: BLE001 - not there yet
-        return None

@@ -156,3 +156,12 @@ def test_text_with_a_nul_character_is_refused_naming_the_field():
         load(Named(), {"name": "班\x00次", "tags": ["ok", "\x00"]})
     assert set(refused.value.errors) == {"name", "tags.1"}
     assert load(Named(), {"name": "班次"}) == {"name": "班次"}
+
+
+def test_the_public_url_falls_back_when_unset_or_empty_and_drops_a_trailing_slash(monkeypatch):
+    from services.kit import config
+
+    monkeypatch.setenv("PEIXUN_PUBLIC_URL", "")
+    assert config.public_url() == "http://localhost:8000"
+    monkeypatch.setenv("PEIXUN_PUBLIC_URL", "https://peixun.example.org/")
+    assert config.public_url() == "https://peixun.example.org"

@@ -9,22 +9,19 @@ rule, so a person outside the caller's subtree is refused as the API refuses the
 checkin token records check-ins and leave but no corrections (admins only). /verify/{code}
 needs no sign-in and shows only what the code vouches for, the name masked."""
 
-import hmac
-import os
 import re
 
 from werkzeug.wrappers import Response
 
 from services.contracts.vocabulary import ADMIN_ROLES, RULES
+from services.kit import config
 from services.kit.errors import DomainError, Forbidden, InvalidInput
 
-from .. import audit, auth, users
 from ..documents.certificate import certificates_pdf
 from ..documents.sign_in_sheet import SheetFacts, sign_in_sheet
 from ..http import http, json_response
 from ..pages import checkin as views
-from .base import RoutesBase
-from .pages import COOKIE, Caller, form, html, page
+from .pages import Caller, PagesRoutes, html, page
 from .reporting import disposition
 
 CHECKERS = (*ADMIN_ROLES, "checkin")
@@ -32,13 +29,10 @@ CODE_TEXT = re.compile(r"^[A-Za-z0-9 -]{1,40}$")
 ACTIONS = ("present", "leave", "correct")
 
 
-def public_url() -> str:
-    """Where people reach the gateway (a certificate's QR code leads there)."""
-    return (os.environ.get("PEIXUN_PUBLIC_URL") or "http://localhost:8000").rstrip("/")
 
 
 def verify_url(code: str) -> str:
-    return f"{public_url()}/verify/{code}"
+    return f"{config.public_url()}/verify/{code}"
 
 
 def pdf_response(content: bytes, name: str, fallback: str) -> Response:
@@ -51,28 +45,8 @@ def certificate_response(made: list[dict], name: str) -> Response:
     return pdf_response(certificates_pdf(made, verify_url), name, "certificates.pdf")
 
 
-class CheckinPagesRoutes(RoutesBase):
+class CheckinPagesRoutes(PagesRoutes):
     # Named checkin_* so that no other mixin's method of the same name stands in for these.
-
-    def checkin_caller(self, request, roles=CHECKERS) -> Caller:
-        """The signed-in person (session cookie) or system (Bearer header), as the admin pages
-        know them, here also a checkin role."""
-        header = request.headers.get("Authorization")
-        cookie = None if header else request.cookies.get(COOKIE)
-        principal = users.resume(self.db, cookie) if cookie else \
-            auth.authenticate(self.db, header)
-        audit.note(request, principal)
-        principal.require(*roles)
-        return Caller(principal, cookie)
-
-    def checkin_form(self, request) -> tuple[Caller, dict]:
-        caller = self.checkin_caller(request)
-        fields = form(request)
-        if caller.cookie_token is not None and not hmac.compare_digest(
-                fields.get("csrf", ""), caller.csrf):
-            raise Forbidden("the form's CSRF token is missing or wrong; reload the page",
-                            rule="csrf")
-        return caller, fields
 
     def checkin_class_in_reach(self, caller: Caller, class_id: str) -> None:
         """A checkin role's own classes; an admin's classes organised in its subtree or above
@@ -109,7 +83,7 @@ class CheckinPagesRoutes(RoutesBase):
     @http("GET", "/admin/sessions/<string:session_id>/sign-in-sheet.pdf", document=False)
     @page
     def admin_sign_in_sheet(self, request, session_id):
-        caller = self.checkin_caller(request)
+        caller = self.page_caller(request, CHECKERS)
         session = self.checkin_session(caller, session_id)
         roster = self.enrollment.session_roster(session_id, self.checkin_within(caller))
         people = [p for p in roster["people"] if p["mode"] == "offline"]
@@ -127,7 +101,7 @@ class CheckinPagesRoutes(RoutesBase):
     @http("GET", "/admin/sessions/<string:session_id>/check-in", document=False)
     @page
     def admin_check_in_page(self, request, session_id):
-        caller = self.checkin_caller(request)
+        caller = self.page_caller(request, CHECKERS)
         return self.checkin_page(caller, self.checkin_session(caller, session_id))
 
     @http("POST", "/admin/sessions/<string:session_id>/check-in", document=False)
@@ -136,7 +110,7 @@ class CheckinPagesRoutes(RoutesBase):
         """One scan (or typed number): `member_no`, `action` present (the default: a scanner's
         Enter), leave, or correct (admins: with `status` and `reason`). The page comes back
         with the answer at its top and the field empty, focused for the next scan."""
-        caller, fields = self.checkin_form(request)
+        caller, fields = self.page_form(request, CHECKERS)
         session = self.checkin_session(caller, session_id)
         member_no = (fields.get("member_no") or "").strip()
         action = fields.get("action") or "present"
@@ -198,7 +172,7 @@ class CheckinPagesRoutes(RoutesBase):
     def admin_class_certificates(self, request, class_id):
         """Every completed person's 结业证书 in the class (within the caller's subtree), one
         page each, to print at once."""
-        caller = self.checkin_caller(request, roles=ADMIN_ROLES)
+        caller = self.page_caller(request)
         self.checkin_class_in_reach(caller, class_id)
         made = self.enrollment.class_certificates(class_id, caller.within)
         if not made:

@@ -176,8 +176,9 @@ class PagesRoutes(RoutesBase):
 
     # -- who is asking ------------------------------------------------------------------------
 
-    def page_caller(self, request) -> Caller:
-        """The signed-in admin: a system's Bearer header, else the session cookie."""
+    def page_caller(self, request, roles=ADMIN_ROLES) -> Caller:
+        """The signed-in person (session cookie) or system (Bearer header), in one of `roles`
+        (the admins, unless a page such as check-in admits more)."""
         header = request.headers.get("Authorization")
         cookie = None if header else request.cookies.get(COOKIE)
         if cookie:
@@ -185,12 +186,12 @@ class PagesRoutes(RoutesBase):
         else:
             principal = auth.authenticate(self.db, header)
         audit.note(request, principal)
-        principal.require(*ADMIN_ROLES)
+        principal.require(*roles)
         return Caller(principal, cookie)
 
-    def page_form(self, request) -> tuple[Caller, dict]:
+    def page_form(self, request, roles=ADMIN_ROLES) -> tuple[Caller, dict]:
         """A form sent by one of our pages: with the cookie, its CSRF token must match."""
-        caller = self.page_caller(request)
+        caller = self.page_caller(request, roles)
         fields = form(request)
         if caller.cookie_token is not None and not hmac.compare_digest(
                 fields.get("csrf", ""), caller.csrf):
