@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Chinese glyphs for PDFs and charts (STACK.md): Debian's WenQuanYi Micro Hei.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: test demo run bench lint setup fonts infra clean
+.PHONY: test demo run bench chaos lint setup fonts infra clean
 
 # RabbitMQ (with its management plugin) and PostgreSQL: started when not answering, installed
 # from Debian's packages when missing. Under Docker, compose runs them instead.
@@ -61,9 +61,14 @@ bench: $(STAMP) $(CJK_FONT)
 	bash $(INFRA) rabbitmq postgres
 	$(BIN)/peixun bench
 
+# The fault runs at full size (docs/RELIABILITY.md); `make test` keeps a short run of each.
+chaos: $(STAMP)
+	bash $(INFRA) rabbitmq postgres
+	$(BIN)/python -m chaos.run
+
 # ruff, then the boundaries of DESIGN §6 (import-linter, contracts in pyproject.toml).
 lint: $(STAMP)
-	$(BIN)/ruff check services demo tests bench
+	$(BIN)/ruff check services demo tests bench chaos
 	$(BIN)/lint-imports --no-cache
 
 clean:

@@ -4,6 +4,7 @@ An event published before its consumer ever ran is then kept in the consumer's q
 of being returned as unroutable (DESIGN §3).
 """
 
+from amqp.exceptions import PreconditionFailed
 from kombu import Exchange, Queue
 
 from . import CONTRACTS
@@ -32,6 +33,35 @@ DEAD_LETTER_EXCHANGE = "peixun.dlx"
 DEAD_LETTER_QUEUE = "peixun.dead_letters"
 DEAD_LETTER_ROUTING_KEY = DEAD_LETTER_QUEUE
 
+# Every durable queue is a quorum queue, so a three-node cluster loses nothing confirmed while
+# two nodes live (DESIGN §3). A message returned unsettled this many times (its consumer died
+# on it each time) the broker dead-letters: the kit's own limit (REDELIVERY_LIMIT) comes first
+# and says why; this is the backstop, so poison never loops.
+DELIVERY_LIMIT = 10
+REDELIVERY_LIMIT = 5
+# Reading dead letters (`peixun dlq list`) returns them unsettled, which counts as a delivery:
+# the dead-letter queue's limit is out of reach, so listing can never make the broker drop one.
+DEAD_LETTER_DELIVERY_LIMIT = 1_000_000_000
+# Dead-lettering from a quorum queue is at-most-once unless asked; at-least-once needs
+# reject-publish overflow (RabbitMQ 3.10).
+AT_LEAST_ONCE = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+
+
+def quorum(delivery_limit: int = DELIVERY_LIMIT, **arguments) -> dict:
+    """A durable queue's arguments: quorum, with a delivery limit."""
+    return {"x-queue-type": "quorum", "x-delivery-limit": delivery_limit, **arguments}
+
+
+class MovedToQuorum(RuntimeError):
+    """A queue exists with other arguments (a classic queue from before DESIGN §3's quorum
+    queues): the broker refuses the declaration; docs/operators.md says how to move over."""
+
+    def __init__(self, queue: str, broker_says: str):
+        super().__init__(
+            f"queue {queue!r} exists on the broker with other arguments ({broker_says}); peixun "
+            "now declares quorum queues: move the deployment over as docs/operators.md says "
+            "(section 'Moving to quorum queues')")
+
 
 def exchange_name(source: str) -> str:
     return f"{source}.events"
@@ -53,18 +83,27 @@ def retry_queue_name(queue: str) -> str:
 def consumer_queues(service: str, source: str, event_type: str) -> tuple[Queue, Queue]:
     """The consumer's queue and its retry queue, whose expired messages flow back into it."""
     name = queue_name(service, source, event_type)
-    main = Queue(name, exchange=events_exchange(source), routing_key=event_type, durable=True)
-    retry = Queue(retry_queue_name(name), durable=True, queue_arguments={
+    main = Queue(name, exchange=events_exchange(source), routing_key=event_type, durable=True,
+                 queue_arguments=quorum(**{
+                     "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                     "x-dead-letter-routing-key": DEAD_LETTER_ROUTING_KEY, **AT_LEAST_ONCE}))
+    retry = Queue(retry_queue_name(name), durable=True, queue_arguments=quorum(**{
         "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": name,
-    })
+        "x-dead-letter-routing-key": name, **AT_LEAST_ONCE}))
     return main, retry
 
 
 def dead_letter_queue() -> Queue:
     exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
     return Queue(DEAD_LETTER_QUEUE, exchange=exchange, routing_key=DEAD_LETTER_ROUTING_KEY,
-                 durable=True)
+                 durable=True, queue_arguments=quorum(DEAD_LETTER_DELIVERY_LIMIT))
+
+
+def rpc_queue_arguments() -> dict:
+    """A service's RPC request queue (`rpc-<service>`, nameko's) is quorum too, so calls reach
+    a service while any two nodes live; a request its service dies on is dropped at the limit
+    (its caller has long timed out). Reply queues stay classic and exclusive to their caller."""
+    return quorum()
 
 
 def all_queues() -> list[Queue]:
@@ -81,4 +120,12 @@ def declare(channel) -> None:
     for source in SOURCES:
         events_exchange(source).bind(channel).declare()
     for queue in all_queues():
+        declare_queue(queue, channel)
+
+
+def declare_queue(queue: Queue, channel) -> None:
+    """Declare one queue; a queue left from before quorum queues gets an operator's message."""
+    try:
         queue.bind(channel).declare()
+    except PreconditionFailed as exc:
+        raise MovedToQuorum(queue.name, str(exc)) from exc

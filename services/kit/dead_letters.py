@@ -11,8 +11,30 @@ REPLAYED = "x-peixun-replayed"
 KEPT = (H_EXCHANGE, H_ROUTING_KEY, REPLAYED)
 
 
+def _broker_verdict(headers: dict) -> dict:
+    """What the broker's own dead-lettering says (a queue's delivery limit, DESIGN §3), in the
+    kit's terms: it writes `x-death` and `x-first-death-*`, not the kit's headers."""
+    reason = headers.get("x-first-death-reason")
+    if not reason:
+        return {}
+    deaths = headers.get("x-death") or [{}]
+    queue = headers.get("x-first-death-queue")
+    return {
+        H_REASON: f"broker: {reason}",
+        H_SERVICE: queue.rsplit("--", 1)[-1] if queue and "--" in queue else None,
+        H_EXCHANGE: headers.get("x-first-death-exchange"),
+        H_ROUTING_KEY: (deaths[-1].get("routing-keys") or [None])[0],
+        H_QUEUE: queue,
+    }
+
+
+def _verdict(headers: dict) -> dict:
+    """The kit's headers, or where it did not write them, the broker's."""
+    return {**_broker_verdict(headers), **{k: v for k, v in headers.items() if v is not None}}
+
+
 def _describe(message) -> dict:
-    headers = message.headers or {}
+    headers = _verdict(message.headers or {})
     body = message.body
     return {
         "reason": headers.get(H_REASON),
@@ -54,12 +76,13 @@ def replay(uri: str, limit: int | None = None) -> int:
                 message = queue.get(no_ack=False)
                 if message is None:
                     break
-                headers = dict(message.headers or {})
+                headers = _verdict(message.headers or {})
                 target = headers.get(H_QUEUE)
                 if not target:
                     message.requeue()
                     raise RuntimeError("a dead letter has no x-peixun-original-queue header")
-                # Keep where it came from; drop the verdict and the retry count.
+                # Keep where it came from; drop the verdict and the retry count. (A quorum queue
+                # sets x-delivery-count itself, whatever the copy carries.)
                 headers = {k: v for k, v in headers.items()
                            if not k.startswith("x-peixun-") or k in KEPT}
                 headers[REPLAYED] = int(headers.get(REPLAYED, 0)) + 1

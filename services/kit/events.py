@@ -34,7 +34,9 @@ from services.contracts import ContractError, Event, parse_event
 from services.contracts.topology import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_ROUTING_KEY,
+    REDELIVERY_LIMIT,
     consumer_queues,
+    declare_queue,
     exchange_name,
 )
 
@@ -59,6 +61,8 @@ H_ROUTING_KEY = "x-peixun-original-routing-key"
 H_QUEUE = "x-peixun-original-queue"
 H_ATTEMPTS = "x-peixun-attempts"
 H_FIRST_FAILED = "x-peixun-first-failed-at"
+# Set by a quorum queue on a message returned unsettled (its consumer died or let go of it).
+H_DELIVERY_COUNT = "x-delivery-count"
 
 
 def retry_delay(attempt: int) -> float:
@@ -128,7 +132,7 @@ class EventConsumer(SharedExtension, ProviderCollector):
             channel = connection.channel()
             for provider in self._providers:
                 for queue in (provider.queue, provider.retry_queue):
-                    queue.bind(channel).declare()
+                    declare_queue(queue, channel)
             channel.close()
         self._loop = _ConsumeLoop(self)
         self._thread = self.container.spawn_managed_thread(self._loop.run)
@@ -194,6 +198,13 @@ class EventHandler(Entrypoint):
 
     def on_message(self, message):
         """Called in the consumer's green thread with the raw message."""
+        returned = int((message.headers or {}).get(H_DELIVERY_COUNT) or 0)
+        if returned >= REDELIVERY_LIMIT:
+            # Every earlier delivery ended with the consumer gone before it settled: handling
+            # it again would most likely take this process down too.
+            self.dead_letter(message, f"redelivered {returned} times without being settled "
+                                      "(the consumer may crash on it)")
+            return
         try:
             event = parse_event(message.body, source=self.source, event_type=self.event_type)
         except ContractError as exc:

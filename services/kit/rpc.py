@@ -5,7 +5,9 @@ import sys
 import eventlet
 from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import Rpc as NamekoRpc
-from nameko.rpc import RpcProxy
+from nameko.rpc import RpcConsumer, RpcProxy
+
+from services.contracts.topology import rpc_queue_arguments
 
 from . import config
 from .database import commit_worker
@@ -31,9 +33,21 @@ class RpcTimeout(TimeoutError):
     pass
 
 
+class QuorumRpcConsumer(RpcConsumer):
+    """nameko's consumer of `rpc-<service>`, declaring that queue as a quorum queue (nameko
+    declares it classic, which lives and dies with one broker node). nameko's QueueConsumer
+    sets a per-consumer prefetch, which quorum queues accept (they refuse a global one)."""
+
+    def setup(self):
+        super().setup()
+        self.queue.queue_arguments = rpc_queue_arguments()
+
+
 class Rpc(NamekoRpc):
     """nameko's rpc, but the worker's transaction commits before the reply goes out, so a
     caller never hears "done" for a change that then failed to commit."""
+
+    rpc_consumer = QuorumRpcConsumer()
 
     def __init__(self, **kwargs):
         kwargs.setdefault("expected_exceptions", (DomainError, RetryLater))
