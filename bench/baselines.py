@@ -4,11 +4,15 @@ they can. Every other figure is read against these."""
 import io
 import time
 
+import amqp
 import psycopg2
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Consumer, Exchange, Queue
 from psycopg2.extras import execute_values
 
-from .harness import timed
+from services.contracts.topology import consumer_queues
+from services.kit.amqp import connection_params
+
+from .harness import bench_line, timed
 
 BODY = b'{"id":"00000000-0000-4000-8000-000000000000","type":"t","data":{}}'
 
@@ -130,3 +134,96 @@ def pg_commit_per_row_rate(url: str, n: int = 3000) -> float:
                 cursor.execute("INSERT INTO bench_rows VALUES (%s, %s, %s, %s, %s)", row)
     connection.close()
     return n / elapsed()
+
+
+# -- quorum queues, as every consumer queue is (DESIGN §3) -------------------------------------
+
+QUORUM_PREFETCH = 1000   # the kit's prefetch for its largest batch (500 × 2)
+
+
+def of_this_run(ctx, name: str) -> float:
+    """A quorum baseline (`quorum_publish`, `quorum_drain`) of this run: measured the first time
+    a benchmark asks (on that benchmark's vhost) unless run.py measured it up front, and kept
+    in the run's baselines for the next one."""
+    if name not in ctx.baselines:
+        value = {"quorum_publish": quorum_publish_rate,
+                 "quorum_drain": quorum_drain_rate}[name](ctx.amqp_uri)
+        ctx.baselines[name] = value
+        bench_line(f"baseline_{name}", value, "msg/s", value, "-", True)
+    return ctx.baselines[name]
+
+
+def quorum_queue(channel) -> Queue:
+    """A queue declared as every consumer queue is (topology.consumer_queues: quorum, delivery
+    limit, dead letters at least once), bound to an exchange of its own; empty."""
+    queue = consumer_queues("bench", "bench_quorum", "ping")[0]
+    queue.exchange.bind(channel).declare()
+    queue.bind(channel).declare()
+    channel.queue_purge(queue.name)
+    return queue
+
+
+def quorum_publish_rate(amqp_uri: str, n: int = 10000, runs: int = 3) -> float:
+    """Publishes to a quorum queue with publisher confirms, persistent, all in flight at once
+    (py-amqp's own basic_publish), timed until the last one's confirm: how fast the broker
+    takes confirmed messages into a quorum queue. The best of `runs`, as the drains."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        queue = quorum_queue(channel)
+        seconds = min(_publish_confirmed(amqp_uri, queue, n) for _ in range(runs))
+        channel.queue_delete(queue.name)
+    return n / seconds
+
+
+def _publish_confirmed(amqp_uri: str, queue: Queue, n: int) -> float:
+    """Publish n messages to the queue, confirmed; the seconds until the last confirm."""
+    connection = amqp.Connection(connect_timeout=5, **connection_params(amqp_uri))
+    connection.connect()
+    highest, nacked = [0], []
+
+    def on_ack(tag, multiple):
+        highest[0] = max(highest[0], tag)
+
+    try:
+        channel = connection.channel()
+        channel.confirm_select()
+        channel.events["basic_ack"].add(on_ack)
+        channel.events["basic_nack"].add(lambda tag, multiple: nacked.append(tag))
+        with timed() as elapsed:
+            for _ in range(n):
+                channel.basic_publish(
+                    amqp.Message(BODY, delivery_mode=2, content_type="application/json"),
+                    exchange=queue.exchange.name, routing_key=queue.routing_key)
+            while highest[0] < n:   # one queue: its confirms come in order
+                if nacked:
+                    raise RuntimeError(f"baseline: message {nacked[0]} nacked")
+                connection.drain_events(timeout=30)
+        return elapsed()
+    finally:
+        connection.collect()
+
+
+def quorum_drain_rate(amqp_uri: str, n: int = 10000, runs: int = 3) -> float:
+    """Consume and ack a quorum queue filled beforehand, doing nothing else, with the kit's
+    per-consumer prefetch: the best of `runs` drains (as trivial_nameko_drain_rate)."""
+    return max(_one_quorum_drain(amqp_uri, n) for _ in range(runs))
+
+
+def _one_quorum_drain(amqp_uri: str, n: int) -> float:
+    acked = []
+
+    def on_message(message):
+        message.ack()
+        acked.append(1)
+
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        queue = quorum_queue(channel)
+        _publish_confirmed(amqp_uri, queue, n)
+        with timed() as elapsed, Consumer(channel, queues=[queue], on_message=on_message,
+                                          prefetch_count=QUORUM_PREFETCH, accept=None):
+            while len(acked) < n:
+                connection.drain_events(timeout=30)
+        rate = n / elapsed()
+        channel.queue_delete(queue.name)
+    return rate

@@ -1,5 +1,7 @@
-"""The kit's two hops on their own: the relay (outbox → broker, confirmed) and the event
-entrypoint (broker → handler + inbox, committed), each against its raw baseline."""
+"""The kit's two hops on their own: the relay (outbox → broker, confirmed, several batches on
+the wire at once) and the event entrypoint (broker → handler + inbox, committed), each against
+its raw baseline on quorum queues, as every consumer queue is (DESIGN §3): publishing with
+confirms to a quorum queue, and draining one."""
 
 import time
 import uuid
@@ -13,12 +15,18 @@ from sqlalchemy.orm import Session
 from services.contracts import new_event
 from services.contracts.topology import declare, exchange_name
 from services.kit import migrate
+from services.kit.amqp import declare_topology
 from services.kit.database import make_engine
 from services.kit.models import inbox, outbox
 from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
 
-from .harness import bench_line, nameko_config, timed
+from .baselines import of_this_run
+from .harness import apart, bench_line, nameko_config, timed
+
+RELAY_GOAL = 0.40      # × publishing with confirms to a quorum queue
+RELAY_RUNS = 3         # the best of three, as its baseline: one run swings with the machine
+HANDLER_GOAL = 0.25    # × draining a quorum queue
 
 
 def session_completed(class_id: str):
@@ -30,18 +38,30 @@ def session_completed(class_id: str):
         "instructor_name": None, "live": False, "sequence": 0})
 
 
+def program_changed():
+    return new_event("scheduling", "program_changed", {
+        "program_id": str(uuid.uuid4()), "year": 2026, "track": "members",
+        "organiser_org_code": "FX", "target_person_times": 20000, "name": "万名党员进课堂"})
+
+
 def relay_rate(amqp_uri: str, urls: dict, n: int = 20000) -> float:
+    """`program_changed`, which one consumer queue takes (reporting's), as the baseline
+    publishes to one quorum queue: each further queue a type fans out to is another write of
+    every message into a quorum queue's log."""
     engine = make_engine(urls["scheduling"])
     migrate.upgrade(engine, "scheduling")
     now = datetime.now(UTC)
     rows = []
     for _ in range(n):
-        event = session_completed(str(uuid.uuid4()))
+        event = program_changed()
         rows.append({"event_id": event.id, "exchange": exchange_name("scheduling"),
-                     "routing_key": "session_completed", "body": event.body().decode(),
+                     "routing_key": "program_changed", "body": event.body().decode(),
                      "created_at": now})
     with Session(engine) as session, session.begin():
         session.execute(insert(outbox), rows)
+    # Declared before the clock starts, as a deployment's queues are: declaring sixty quorum
+    # queues is seconds of the service's start, not of the relay's publishing.
+    declare_topology(amqp_uri)
     container = ServiceContainer(SchedulingService, nameko_config(amqp_uri, urls))
     with timed() as elapsed:
         container.start()
@@ -79,10 +99,21 @@ def _count(engine, table, *where) -> int:
                                   ).scalar_one()
 
 
+def _apart(bench, ctx) -> float:
+    """On a vhost and databases of its own: the relay's events fill two consumer queues, which
+    neither the next relay run nor the handler's run should find."""
+    with apart(ctx) as own:
+        return bench(own.amqp_uri, own.urls)
+
+
 def run(ctx) -> None:
-    rate = relay_rate(ctx.amqp_uri, ctx.urls)
-    bench_line("relay_publish_confirmed", rate, "events/s", ctx.baselines["broker_publish"],
-               "≥0.25×raw_publish", rate >= 0.25 * ctx.baselines["broker_publish"])
-    rate = consumer_rate(ctx.amqp_uri, ctx.urls)
-    bench_line("event_handler_with_inbox", rate, "events/s", ctx.baselines["nameko_drain"],
-               "≥0.25×trivial_drain", rate >= 0.25 * ctx.baselines["nameko_drain"])
+    publish = of_this_run(ctx, "quorum_publish")
+    rate = max(_apart(relay_rate, ctx) for _ in range(RELAY_RUNS))
+    print(f"# relay: {rate / ctx.baselines['broker_publish']:.3f} × unconfirmed publishing to "
+          "a classic queue (baseline_broker_publish)", flush=True)
+    bench_line("relay_publish_pipelined", rate, "events/s", publish,
+               f"≥{RELAY_GOAL}×quorum_confirmed_publish", rate >= RELAY_GOAL * publish)
+    drain = of_this_run(ctx, "quorum_drain")
+    rate = _apart(consumer_rate, ctx)
+    bench_line("event_handler_with_inbox", rate, "events/s", drain,
+               f"≥{HANDLER_GOAL}×quorum_drain", rate >= HANDLER_GOAL * drain)

@@ -72,6 +72,8 @@ def run(only: tuple[str, ...]) -> None:
         ctx.baselines = {
             "broker_publish": baselines.broker_publish_rate(amqp_uri),
             "nameko_drain": baselines.trivial_nameko_drain_rate(amqp_uri),
+            "quorum_publish": baselines.quorum_publish_rate(amqp_uri),
+            "quorum_drain": baselines.quorum_drain_rate(amqp_uri),
             "pg_insert": baselines.pg_insert_rate(urls["reporting"]),
             "pg_copy": baselines.pg_copy_rate(urls["reporting"]),
             "pg_commit_per_row": baselines.pg_commit_per_row_rate(urls["reporting"]),

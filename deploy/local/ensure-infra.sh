@@ -10,6 +10,22 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# Every quorum queue reserves file handles in RabbitMQ's file handle cache (about 18 each, DESIGN
+# §3). A node started under the usual soft limit of 1,024 open files allows about 900: one run's
+# sixty queues take them all, and from then on every new connection and vhost waits for a handle
+# that never comes. Lift the running node's limit to its hard limit and tell the cache (Docker's
+# image starts with a high limit already).
+raise_file_limit() {
+  local pid hard
+  pid=$(rabbitmqctl -q eval 'list_to_integer(os:getpid()).')
+  hard=$(runuser -u rabbitmq -- sh -c 'ulimit -Hn')
+  [ "$hard" = unlimited ] && hard=65536
+  runuser -u rabbitmq -- prlimit --pid "$pid" --nofile="$hard:$hard" ||
+    echo "could not raise RabbitMQ's open-file limit; quorum queues may exhaust it" >&2
+  rabbitmqctl -q eval "file_handle_cache:set_limit($(grep -E '^Max open files' \
+    "/proc/$pid/limits" | awk '{print $4}') - 100)." >/dev/null
+}
+
 ensure_rabbitmq() {
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   if ! rabbitmq-diagnostics -q check_port_connectivity >/dev/null 2>&1; then
@@ -21,6 +37,7 @@ ensure_rabbitmq() {
     done
   fi
   rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null
+  raise_file_limit
   for _ in $(seq 60); do
     curl -sf -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null && return 0
     sleep 1

@@ -8,11 +8,17 @@ from datetime import UTC, datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+# Characters of a reason: it travels in a dead letter's AMQP header, which must fit one frame
+# (128 KB); a longer one had failed every republish and looped until the redelivery limit.
+REASON_LIMIT = 1000
+
 
 class ContractError(ValueError):
     """A message that does not meet its contract; retrying cannot fix it."""
 
     def __init__(self, reason: str, errors: dict | None = None):
+        if len(reason) > REASON_LIMIT:   # it may echo a body's key of megabytes
+            reason = reason[:REASON_LIMIT - 1] + "…"
         super().__init__(reason)
         self.reason = reason
         self.errors = errors or {}
@@ -71,6 +77,10 @@ def parse_envelope(body: bytes | str) -> dict:
                             f"{exc.start})") from None
     except json.JSONDecodeError as exc:
         raise ContractError(f"body is not JSON: {exc}") from None
+    except (RecursionError, ValueError) as exc:
+        # Nesting deeper than Python recurses, or an integer past its 4,300 digits: json
+        # raises these, not JSONDecodeError, and they had killed the consumer.
+        raise ContractError(f"body is not JSON we can read: {str(exc)[:200]}") from None
     return check_envelope(raw)
 
 

@@ -1,7 +1,30 @@
 """The outbox: events written in the worker's transaction, published by a relay after commit.
 
 Nothing is lost (a crash between commit and publish leaves the row to be sent on restart) and
-the relay publishes in order, a batch at a time, waiting for the batch's confirms.
+the relay publishes in order, with publisher confirms.
+
+The relay keeps up to WINDOW batches (about BATCH events each, whole rows) on the wire: while
+the broker confirms the oldest, the next ones go out. Confirms are taken oldest batch first, and
+a batch is marked sent once every message of it and of every batch before it is confirmed, so
+what is marked sent is always a prefix of the outbox in order. A nack, a confirm that does not
+come in time, or a dropped connection ends the run: nothing from the failed batch on is marked
+sent, nothing more goes out on that connection, and after a nack every message already sent is
+waited for (acked or nacked) before the connection closes. The next run starts again from the
+first unsent row, in order: the failed batch's first row, so rows of it that were confirmed go
+out again with it (as a page refused halfway always has), which costs duplicates, never order.
+So, for every queue:
+
+- every event arrives at least once, and each event id comes with the same body every time;
+- within one run, messages arrive in outbox order, less any the broker refused;
+- a republish begins only once every message of the failed run has landed or been refused
+  (after a nack), so the last copy of each event reaches a queue in outbox order.
+
+What cannot be promised without publishing one message at a time: if a queue refuses event k
+(full, reject-publish) and then takes k+1 because space freed in between, its consumer sees k+1
+before it first sees k; it then gets k, k+1, … again. Consumers dedupe by event id (the inbox).
+After a timeout or a dropped connection the broker may still route messages of the old
+connection after the new one's: duplicates of events already out, whose first copies came in
+order.
 
 A row is one event (`add`), or a page of events of one type that a bulk write stores together
 (`add_many`): a member import's 60,000 rows, each with three index entries, took 0.39 s of its
@@ -14,6 +37,7 @@ import json
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -36,6 +60,10 @@ from .models import outbox
 log = logging.getLogger(__name__)
 
 BATCH = 500           # events per publish (whole rows: a page may make it more)
+WINDOW = 4            # batches on the wire at once, awaiting their confirms
+# Batches before a run ends and looks again from the first unsent row: a row whose position
+# was taken before a row the run has passed, but committed after it, waits for the next run.
+RUN_BATCHES = 40
 EVENTS_PER_ROW = 1000  # events in one page row of a bulk write
 IDLE_POLL = 0.5        # seconds between looks when nothing woke the relay
 MAX_BACKOFF = 10.0
@@ -227,36 +255,52 @@ class Relay(SharedExtension):
                 pass
 
     def publish_pending(self) -> int:
-        """Publish the next unsent rows in order, whole, until about BATCH events; mark them
-        sent once every message is confirmed. Answers how many events went out."""
-        with self.database.engine.connect() as connection:
-            rows = connection.execute(next_rows()).all()
-            if not rows:
-                return 0
-            messages = [message for r in rows for message in outgoing(r)]
-            returned = self.publisher.publish(messages)
-            for exchange, routing_key, reason in returned:
-                # Topology declares every consumer queue up front: a return means nobody
-                # consumes this type, so there is nobody to keep it for.
-                log.info("relay: %s/%s has no consumer (%s); marked sent",
-                         exchange, routing_key, reason)
-            connection.execute(update(outbox).where(
-                outbox.c.position.in_([r.position for r in rows])
-            ).values(sent_at=datetime.now(UTC)))
-            connection.commit()
-            log.debug("relay: published %d events from %d rows", len(messages), len(rows))
-            return len(messages)
+        """One run: the unsent rows in order, whole, about BATCH events a batch, up to WINDOW
+        batches awaiting their confirms at once; each batch marked sent once it and every batch
+        before it are confirmed. Answers how many events went out."""
+        sent, sending, after = 0, deque(), None
+        with self.database.engine.connect() as connection, self.publisher.pipeline() as pipe:
+            for _ in range(RUN_BATCHES):
+                rows = connection.execute(next_rows(after)).all() if self._running else []
+                if rows:
+                    messages = [message for r in rows for message in outgoing(r)]
+                    sending.append((rows, pipe.send(messages), len(messages)))
+                    after = rows[-1].position
+                if not sending:
+                    break
+                if rows and len(sending) < WINDOW:
+                    continue
+                sent += self._confirmed(connection, pipe, *sending.popleft())
+            while sending:
+                sent += self._confirmed(connection, pipe, *sending.popleft())
+        return sent
+
+    def _confirmed(self, connection, pipe, rows, last_tag: int, events: int) -> int:
+        """The oldest batch on the wire, once confirmed, marked sent."""
+        for exchange, routing_key, reason in pipe.wait(last_tag):
+            # Topology declares every consumer queue up front: a return means nobody
+            # consumes this type, so there is nobody to keep it for.
+            log.info("relay: %s/%s has no consumer (%s); marked sent",
+                     exchange, routing_key, reason)
+        connection.execute(update(outbox).where(
+            outbox.c.position.in_([r.position for r in rows])
+        ).values(sent_at=datetime.now(UTC)))
+        connection.commit()
+        log.debug("relay: published %d events from %d rows", events, len(rows))
+        return events
 
 
-def next_rows():
-    """The oldest unsent rows, in order, as many as hold fewer than BATCH events before them
-    (at least one): a page's body is only read when it is taken."""
+def next_rows(after: int | None = None):
+    """The oldest unsent rows (after position `after`, the last one on the wire), in order, as
+    many as hold fewer than BATCH events before them (at least one): a page's body is only read
+    when it is taken."""
     size = func.coalesce(outbox.c.events, 1)
+    later = [] if after is None else [outbox.c.position > after]
     unsent = (
         select(outbox.c.position, outbox.c.event_id, outbox.c.exchange, outbox.c.routing_key,
                outbox.c.body, outbox.c.events,
                (func.sum(size).over(order_by=outbox.c.position) - size).label("before"))
-        .where(outbox.c.sent_at.is_(None)).order_by(outbox.c.position).limit(BATCH)
+        .where(outbox.c.sent_at.is_(None), *later).order_by(outbox.c.position).limit(BATCH)
     ).subquery()
     return select(unsent).where(unsent.c.before < BATCH).order_by(unsent.c.position)
 

@@ -4,8 +4,8 @@ import sys
 
 import eventlet
 from nameko.exceptions import deserialize_to_instance
+from nameko.rpc import ReplyListener, RpcConsumer, RpcProxy
 from nameko.rpc import Rpc as NamekoRpc
-from nameko.rpc import RpcConsumer, RpcProxy
 
 from services.contracts.topology import rpc_queue_arguments
 
@@ -84,8 +84,21 @@ class _TimedProxy:
         return _TimedMethod(getattr(self._proxy, name), self._service, name, self._timeout)
 
 
+class TransientReplyListener(ReplyListener):
+    """nameko's reply queue for a service's own calls, not durable: nameko leaves it durable
+    (kombu's default), and a durable classic queue whose node died cannot be declared again
+    anywhere, so the service could not call out (nor consume its `rpc-` queue, which shares
+    the consumer) until that node returned. A transient one is declared afresh on a live node."""
+
+    def setup(self):
+        super().setup()
+        self.queue.durable = False
+
+
 class ServiceRpc(RpcProxy):
     """`ServiceRpc("scheduling")`: nameko's RpcProxy with a timeout on every call."""
+
+    rpc_reply_listener = TransientReplyListener()
 
     def __init__(self, target_service: str, timeout: float | None = None, **options):
         super().__init__(target_service, **options)

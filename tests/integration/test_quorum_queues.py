@@ -2,6 +2,7 @@
 limit, so a message its consumer keeps dying on ends in the dead letters instead of looping."""
 
 import urllib.parse
+import uuid
 
 import pytest
 import requests
@@ -16,11 +17,12 @@ from services.contracts.topology import (
 )
 from services.enrollment.service import EnrollmentService
 from services.kit import dead_letters as dlq
-from services.kit.amqp import declare_topology
+from services.kit.amqp import ConfirmingPublisher, Outgoing, declare_topology
 from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
 from tests.support.broker import RABBIT_API, RABBIT_AUTH
 from tests.support.class_progress import progress_of, session_completed
+from tests.support.system import free_port
 from tests.support.waiting import wait_until
 
 REPORTING_QUEUE = queue_name("reporting", "scheduling", "session_completed")
@@ -61,9 +63,12 @@ def test_every_durable_queue_is_quorum_with_a_delivery_limit_and_reply_queues_st
     for name, queue in durable.items():
         assert queue["type"] == "quorum", name
         assert queue["arguments"]["x-delivery-limit"] >= DELIVERY_LIMIT, name
-    # nameko's reply queues: classic, and gone a while after their caller is.
+    # nameko's reply queues: classic and gone a while after their caller is; a service's own
+    # are transient, declared afresh on a live node when theirs dies.
     assert replies and all(q["type"] == "classic" and "x-expires" in q["arguments"]
                            for q in replies)
+    services = [q for q in replies if not q["name"].startswith("rpc.reply-standalone")]
+    assert services and not any(q["durable"] for q in services)
 
 
 def test_a_message_its_consumer_keeps_dying_on_is_dead_lettered_and_replays_after_the_fix(
@@ -137,3 +142,42 @@ def test_a_classic_queue_left_from_before_gets_the_operators_message(amqp_uri, s
         with Connection(amqp_uri) as connection:
             connection.channel().queue_delete(REPORTING_QUEUE)
         declare_topology(amqp_uri)   # as the other tests expect it
+
+
+def test_a_publisher_given_every_node_publishes_through_whichever_answers(amqp_uri):
+    """AMQP_URI names every node of a cluster (kombu's failover form); the relay and the dead
+    letters' publisher must reach the broker while any node lives, not only the first."""
+    gone = amqp_uri.replace(":5672/", f":{free_port()}/")   # nothing listens there
+    publisher = ConfirmingPublisher(f"{gone};{amqp_uri}")
+    with Connection(amqp_uri) as connection:
+        Queue("test-failover", durable=False, auto_delete=False).bind(
+            connection.channel()).declare()
+    try:
+        assert publisher.publish([Outgoing("", "test-failover", b"through the second")]) == []
+    finally:
+        publisher.close()
+        with Connection(amqp_uri) as connection:
+            channel = connection.channel()
+            assert channel.queue_declare("test-failover", passive=True)[1] == 1
+            channel.queue_delete("test-failover")
+
+
+
+def test_the_broker_takes_connections_beside_several_runs_of_quorum_queues(amqp_uri):
+    """Each quorum queue reserves file handles (about 18 in RabbitMQ 3.10); under a soft limit
+    of 1,024 open files one run's sixty queues take them all and the broker stops taking
+    connections. deploy/local/ensure-infra.sh lifts the limit (Docker's image has it high)."""
+    runs = [f"peixun-test-handles-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    try:
+        for run in runs:
+            url = f"{RABBIT_API}/vhosts/{run}"
+            requests.put(url, auth=RABBIT_AUTH, timeout=30).raise_for_status()
+            requests.put(f"{RABBIT_API}/permissions/{run}/guest", auth=RABBIT_AUTH, timeout=30,
+                         json={"configure": ".*", "write": ".*", "read": ".*"}
+                         ).raise_for_status()
+            declare_topology(amqp_uri.rsplit("/", 1)[0] + f"/{run}")
+        with Connection(amqp_uri, connect_timeout=10) as connection:
+            connection.connect()   # blocked for good once the handles are gone
+    finally:
+        for run in runs:
+            requests.delete(f"{RABBIT_API}/vhosts/{run}", auth=RABBIT_AUTH, timeout=60)
