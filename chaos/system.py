@@ -333,27 +333,29 @@ class System:
     # -- health and drain ----------------------------------------------------------------
 
     def wait_healthy(self, services=None, timeout: float = 90.0) -> None:
-        """Until every live replica of each service consumes its RPC queue (a passive declare
-        counts the consumers exactly) and one of them answers health(); raises if a process
+        """Until each service's RPC queue has a consumer for every live replica (a passive
+        declare counts them exactly) and the service answers health(); raises if a process
         died or time ran out."""
         from nameko.standalone.rpc import ClusterRpcProxy
 
         services = list(services or self.processes)
         deadline = time.monotonic() + timeout
+        why = "not started"
         while True:
             self._supervise(services)
-            if all(self.alive(s) for s in services) and self._consumed(services):
+            why = self._unconsumed(services)
+            if all(self.alive(s) for s in services) and not why:
                 try:
                     with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=5) as rpc:
                         if all(getattr(rpc, s).health()["status"] == "ok" for s in services):
                             return
-                except Exception:  # noqa: BLE001 - not answering yet
-                    pass
+                except Exception as exc:  # noqa: BLE001 - not answering yet
+                    why = f"health(): {type(exc).__name__}: {exc}"[:300]
             if time.monotonic() > deadline:
                 exited = self.exited()
                 raise RuntimeError(f"{', '.join(services)} not healthy in {timeout:.0f}s"
                                    + (f" ({', '.join(exited)} exited)" if exited else "")
-                                   + f"; logs in {self.run_dir}")
+                                   + f" (last: {why}); logs in {self.run_dir}")
             time.sleep(0.3)
 
     def _supervise(self, services, limit: int = 3) -> None:
@@ -371,12 +373,17 @@ class System:
                                   f"see {process.log.name}")
                 self.restart(process, wait=False)
 
-    def _consumed(self, services) -> bool:
+    def _unconsumed(self, services) -> str:
+        """What keeps a service's replicas from all consuming its RPC queue ("" when none)."""
         try:
             counts = self.declared([f"rpc-{s}" for s in services])
-        except Exception:  # noqa: BLE001 - queue not declared yet, broker away
-            return False
-        return all(counts[f"rpc-{s}"][1] == len(self.alive(s)) for s in services)
+        except Exception as exc:  # noqa: BLE001 - queue not declared yet, broker away
+            return f"rpc queues: {type(exc).__name__}: {exc}"[:300]
+        # At least one consumer per live replica: a quorum queue keeps the consumers of a
+        # connection on a dead node (suspected down, not gone) until that node is back.
+        return ", ".join(f"rpc-{s} has {counts[f'rpc-{s}'][1]} consumers for "
+                         f"{len(self.alive(s))} replicas" for s in services
+                         if counts[f"rpc-{s}"][1] < len(self.alive(s)))
 
     def pending_outbox(self) -> dict[str, int]:
         """Unsent events in each service's outbox (a page row counts its events)."""
