@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from .outcome import Outcome
-from .system import SERVICES, System
+from .system import System
 from .workload import Size, Workload
 
 # short: make test (≈2,700 events); full: make chaos (≈50,000).
@@ -28,8 +28,7 @@ def drive(scenario: str, size: str | Size, harm: Harm, replicas: dict | None = N
     with System(scenario, **system_args) as system:
         workload = Workload(system, size)
         try:
-            for service in SERVICES:
-                system.start(service, (replicas or {}).get(service, 1))
+            system.start_all(replicas)
             workload.prepare()
             phases.append(time.monotonic())
             workload.publish_all(between=lambda published: harm(system, workload, published),

@@ -218,6 +218,16 @@ class System:
             self.wait_healthy([service])
         return started
 
+    def start_all(self, replicas: dict | None = None) -> None:
+        """Every service: the first replicas side by side (each migrates its own database),
+        then, once they answer, the other replicas `replicas` asks for (by service)."""
+        for service in SERVICES:
+            self.start(service, wait=False)
+        self.wait_healthy(SERVICES)
+        for service, count in (replicas or {}).items():
+            if count > 1:
+                self.start(service, count - 1)
+
     def alive(self, service: str) -> list[Process]:
         return [p for p in self.processes.get(service, []) if p.alive()]
 
@@ -433,6 +443,8 @@ class System:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(query, args)
-                return cursor.fetchall() if cursor.description else []
+                rows = cursor.fetchall() if cursor.description else []
+            connection.commit()
+            return rows
         finally:
             connection.close()

@@ -133,9 +133,7 @@ def run(size: str) -> Outcome:
     count, shape = SIZES[size]
     bad = hostile_messages(count, TARGETS)
     with System("hostile") as system:
-        for service in SERVICES:   # side by side: each migrates its own database
-            system.start(service, wait=False)
-        system.wait_healthy(SERVICES)
+        system.start_all()
         workload = Workload(system, shape)
         publisher = ConfirmingPublisher(system.amqp_uri)
         try:

@@ -20,7 +20,7 @@ from services.kit.amqp import ConfirmingPublisher, Outgoing
 from services.kit.events import H_QUEUE, H_REASON
 
 from ..outcome import Outcome
-from ..system import SERVICES, System
+from ..system import System
 from ..workload import Size, Workload
 from .hostile import read_dead_letters
 
@@ -106,9 +106,7 @@ def judge(letters, poison_id: str, kills: int) -> tuple[int, list[str]]:
 def run(size: str) -> Outcome:
     shape = SIZES[size]
     with System("poison") as system:
-        for service in SERVICES:   # side by side: each migrates its own database
-            system.start(service, wait=False)
-        system.wait_healthy(SERVICES)
+        system.start_all()
         workload = Workload(system, shape)
         publisher = ConfirmingPublisher(system.amqp_uri)
         lock = None

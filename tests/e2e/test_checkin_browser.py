@@ -8,9 +8,8 @@ the 签到表 and 结业证书 drawn to PNG, go to out/screenshots/."""
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 
-from tests.support.browser import PHONE, SCREENSHOTS, context_for, screenshot
+from tests.support.browser import PHONE, SCREENSHOTS, context_for, scan, screenshot
 from tests.support.door import Door, build, decoded, pdf_pages_as_png
 from tests.support.system import whole_system
 from tests.support.waiting import wait_until
@@ -20,22 +19,6 @@ from tests.support.waiting import wait_until
 def door(amqp_uri, vhost, database_urls):
     with whole_system(amqp_uri, vhost, database_urls) as (base, rpc):
         yield build(Door(base, database_urls["gateway"], rpc))
-
-
-def scan(page, member_no: str) -> str:
-    """What a scanner does: the number typed into the focused field, then Enter."""
-    page.evaluate("window.scanned = true")        # gone once the answer's page has loaded
-    page.keyboard.type(member_no)
-    page.keyboard.press("Enter")
-    # Polled from here: the page's policy forbids the script wait_for_function would run.
-    for _attempt in range(200):
-        try:
-            if page.evaluate("window.scanned !== true && document.readyState === 'complete'"):
-                return page.inner_text("[role=status]")
-        except PlaywrightError:   # the page went away under the question: ask the next one
-            pass
-        page.wait_for_timeout(50)
-    raise AssertionError(f"no answer to the scan of {member_no}")
 
 
 def test_a_clerk_scans_three_people_in(chromium, door):

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from openpyxl import load_workbook
 
-from tests.support.browser import context_for, screenshot
+from tests.support.browser import context_for, reload_until, screenshot
 from tests.support.clerk_world import DAY, YEAR
 
 
@@ -52,11 +52,7 @@ def test_a_clerk_builds_publishes_and_fills_a_class_in_the_browser(chromium, cle
         class_id = page.url.split("/admin/classes/")[1].split("/")[0]
 
         nominations = f"/admin/classes/{class_id}/nominations"
-        for _attempt in range(40):   # enrollment hears of the class a moment later
-            page.goto(nominations)
-            if "上传报名表" in page.inner_text("main"):
-                break
-            page.wait_for_timeout(250)
+        reload_until(page, nominations, "上传报名表")   # enrollment hears of the class later
         page.click("text=甲镇某居民区党总支")
         screenshot(page, "clerk-nominations")
 

@@ -19,12 +19,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from openpyxl import load_workbook
-from playwright.sync_api import Error as PlaywrightError
 
 from services.gateway.tokens import create, create_user
 from services.kit import clock
 from services.kit.clock import SHANGHAI
-from tests.support.browser import SCREENSHOTS, context_for, screenshot
+from tests.support.browser import SCREENSHOTS, context_for, reload_until, scan, screenshot
 from tests.support.door import decoded, pdf_pages_as_png
 from tests.support.system import load_tree, whole_system
 from tests.support.unit_filing import PDF
@@ -109,31 +108,6 @@ def submit(where, button: str, page=None) -> None:
     """Press a form's button and wait for the page it leads to, which says what was done."""
     where.get_by_role("button", name=button).click(no_wait_after=True)
     (page or where).wait_for_selector(".notice")
-
-
-def reload_until(page, path, text, attempts=80):
-    """The page, reloaded until it shows `text` (the services hear of things a moment later)."""
-    for _attempt in range(attempts):
-        page.goto(path)
-        if text in page.inner_text("main"):
-            return
-        page.wait_for_timeout(250)
-    raise AssertionError(f"{path} never showed {text}")
-
-
-def scan(page, member_no: str) -> str:
-    """What a scanner does: the number typed into the focused field, then Enter."""
-    page.evaluate("window.scanned = true")        # gone once the answer's page has loaded
-    page.keyboard.type(member_no)
-    page.keyboard.press("Enter")
-    for _attempt in range(200):
-        try:
-            if page.evaluate("window.scanned !== true && document.readyState === 'complete'"):
-                return page.inner_text("[role=status]")
-        except PlaywrightError:   # the page went away under the question: ask the next one
-            pass
-        page.wait_for_timeout(50)
-    raise AssertionError(f"no answer to the scan of {member_no}")
 
 
 def test_a_clerks_year_from_signing_in_to_a_verified_certificate(chromium, year):

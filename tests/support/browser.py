@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = os.environ.get("PEIXUN_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
@@ -44,3 +45,30 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def scan(page, member_no: str) -> str:
+    """What a scanner does: the number typed into the focused field, then Enter; answers the
+    check-in page's status line once the answer's page has loaded."""
+    page.evaluate("window.scanned = true")        # gone once the answer's page has loaded
+    page.keyboard.type(member_no)
+    page.keyboard.press("Enter")
+    # Polled from here: the page's policy forbids the script wait_for_function would run.
+    for _attempt in range(200):
+        try:
+            if page.evaluate("window.scanned !== true && document.readyState === 'complete'"):
+                return page.inner_text("[role=status]")
+        except PlaywrightError:   # the page went away under the question: ask the next one
+            pass
+        page.wait_for_timeout(50)
+    raise AssertionError(f"no answer to the scan of {member_no}")
+
+
+def reload_until(page, path, text, attempts=80):
+    """The page, reloaded until it shows `text` (the services hear of things a moment later)."""
+    for _attempt in range(attempts):
+        page.goto(path)
+        if text in page.inner_text("main"):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{path} never showed {text}")

@@ -210,6 +210,20 @@ class PagesRoutes(RoutesBase):
         return [org for kind in ("district", "committee")
                 for org in self.enrollment.list_organisations({**query, "kind": kind})["items"]]
 
+    def page_scoped(self, request) -> tuple:
+        """(caller, org_code, report params) of a page of a year's report, narrowed to the
+        organisation chosen on it."""
+        caller = self.page_caller(request)
+        org_code = code_of(request.args)
+        params = {"year": year_of(request.args), **({"org_code": org_code} if org_code else {})}
+        return caller, org_code, params
+
+    def page_report_file(self, request, name: str, formats) -> Response:
+        """A year's report as the file the page's download buttons ask for."""
+        caller, _, params = self.page_scoped(request)
+        fmt = chosen(request.args, formats, "xlsx")
+        return file_response(self.reporting.report(name, params, fmt, caller.within))
+
     def page_report(self, name: str, params: dict, within: str | None) -> tuple[dict, Document]:
         """A report's data and its layout, as reporting hands them over for a page."""
         answer = self.reporting.report_page(name, params, within)
@@ -299,9 +313,7 @@ class PagesRoutes(RoutesBase):
     @http("GET", "/admin", document=False)
     @page
     def admin_glance(self, request):
-        caller = self.page_caller(request)
-        year, org_code = year_of(request.args), code_of(request.args)
-        params = {"year": year, **({"org_code": org_code} if org_code else {})}
+        caller, org_code, params = self.page_scoped(request)
         data, document = self.page_report("annual-summary", params, caller.within)
         return html(views.glance(data, document, caller.principal, org_code,
                                  self.page_org_choices(caller)))
@@ -309,12 +321,7 @@ class PagesRoutes(RoutesBase):
     @http("GET", "/admin/annual-summary", document=False)
     @page
     def admin_annual_summary_file(self, request):
-        caller = self.page_caller(request)
-        fmt = chosen(request.args, DOWNLOADS["annual-summary"], "xlsx")
-        org_code = code_of(request.args)
-        params = {"year": year_of(request.args), **({"org_code": org_code} if org_code else {})}
-        return file_response(self.reporting.report("annual-summary", params, fmt,
-                                                   caller.within))
+        return self.page_report_file(request, "annual-summary", DOWNLOADS["annual-summary"])
 
     # -- class records ----------------------------------------------------------------------
 

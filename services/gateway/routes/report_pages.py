@@ -151,12 +151,6 @@ class ReportPagesRoutes(RoutesBase):
 
     # -- the reports the API alone had ----------------------------------------------------------
 
-    def page_scoped(self, request) -> tuple:
-        caller = self.page_caller(request)
-        org_code = code_of(request.args)
-        params = {"year": year_of(request.args), **({"org_code": org_code} if org_code else {})}
-        return caller, org_code, params
-
     @http("GET", "/admin/coverage-gaps", document=False)
     @page
     def admin_coverage_gaps(self, request):
@@ -168,10 +162,7 @@ class ReportPagesRoutes(RoutesBase):
     @http("GET", "/admin/coverage-gaps/file", document=False)
     @page
     def admin_coverage_gaps_file(self, request):
-        caller, _, params = self.page_scoped(request)
-        fmt = chosen(request.args, REPORT_FILES, "xlsx")
-        return file_response(self.reporting.report("coverage-gaps", params, fmt,
-                                                   caller.within))
+        return self.page_report_file(request, "coverage-gaps", REPORT_FILES)
 
     @http("GET", "/admin/filing-status", document=False)
     @page
@@ -184,10 +175,7 @@ class ReportPagesRoutes(RoutesBase):
     @http("GET", "/admin/filing-status/file", document=False)
     @page
     def admin_filing_status_file(self, request):
-        caller, _, params = self.page_scoped(request)
-        fmt = chosen(request.args, REPORT_FILES, "xlsx")
-        return file_response(self.reporting.report("filing-status", params, fmt,
-                                                   caller.within))
+        return self.page_report_file(request, "filing-status", REPORT_FILES)
 
     def page_archive_params(self, request, member_no: str) -> dict:
         code_of({"member_no": member_no}, "member_no")
