@@ -61,11 +61,9 @@ class ReportingService(PublishingService):
     def on_session_cancelled(self, events):
         self._apply(events)
 
-    @event_handler("scheduling", "session_completed", batch=50)
+    @event_handler("scheduling", "session_completed", batch=200)
     def on_session_completed(self, events):
-        projections.hold_off(self.db)
-        for event in events:
-            projections.session_completed(self.db, event)
+        self._apply(events)
 
     # -- what enrollment tells --------------------------------------------------------------
 
