@@ -147,16 +147,17 @@ def of_this_run(ctx, name: str) -> float:
     in the run's baselines for the next one."""
     if name not in ctx.baselines:
         value = {"quorum_publish": quorum_publish_rate,
-                 "quorum_drain": quorum_drain_rate}[name](ctx.amqp_uri)
+                 "quorum_drain": quorum_drain_rate,
+                 "quorum_two_hop": quorum_two_hop_rate}[name](ctx.amqp_uri)
         ctx.baselines[name] = value
         bench_line(f"baseline_{name}", value, "msg/s", value, "-", True)
     return ctx.baselines[name]
 
 
-def quorum_queue(channel) -> Queue:
+def quorum_queue(channel, event_type: str = "ping") -> Queue:
     """A queue declared as every consumer queue is (topology.consumer_queues: quorum, delivery
     limit, dead letters at least once), bound to an exchange of its own; empty."""
-    queue = consumer_queues("bench", "bench_quorum", "ping")[0]
+    queue = consumer_queues("bench", "bench_quorum", event_type)[0]
     queue.exchange.bind(channel).declare()
     queue.bind(channel).declare()
     channel.queue_purge(queue.name)
@@ -226,4 +227,66 @@ def _one_quorum_drain(amqp_uri: str, n: int) -> float:
                 connection.drain_events(timeout=30)
         rate = n / elapsed()
         channel.queue_delete(queue.name)
+    return rate
+
+
+def quorum_two_hop_rate(amqp_uri: str, n: int = 10000, runs: int = 3) -> float:
+    """The broker's share of the two-hop pipeline with the kit's own transport and nothing
+    else: a quorum queue filled beforehand is drained in batches that the kit's publisher sends
+    on, confirmed, to a second quorum queue (each batch acked once confirmed), which a second
+    consumer drains and acks; timed until the second queue has all. No database, no contract
+    check, no handler, no outbox: near what two hops through this broker reach on this box."""
+    return max(_one_two_hop(amqp_uri, n) for _ in range(runs))
+
+
+TWO_HOP_BATCH = 250
+
+
+def _one_two_hop(amqp_uri: str, n: int) -> float:
+    import eventlet
+
+    from services.kit.amqp import ConfirmingPublisher, Outgoing
+
+    held, landed = [], [0]
+    publisher = ConfirmingPublisher(amqp_uri)
+    with Connection(amqp_uri) as first, Connection(amqp_uri) as second:
+        channel = first.channel()
+        source, target = quorum_queue(channel, "hop1"), quorum_queue(channel, "hop2")
+        _publish_confirmed(amqp_uri, source, n)
+
+        def forward():
+            batch, held[:] = list(held), []
+            publisher.publish([Outgoing(target.exchange.name, target.routing_key, m.body)
+                               for m in batch])
+            channel.basic_ack(batch[-1].delivery_tag, multiple=True)
+
+        def land(message):
+            landed[0] += 1
+            if landed[0] % TWO_HOP_BATCH == 0 or landed[0] >= n:
+                message.channel.basic_ack(message.delivery_tag, multiple=True)
+
+        def pump(connection, on_idle=None, on_each=None):
+            while landed[0] < n:
+                try:
+                    connection.drain_events(timeout=0.005)
+                except TimeoutError:
+                    if on_idle and held:
+                        on_idle()
+                    continue
+                if on_each and len(held) >= TWO_HOP_BATCH:
+                    on_each()
+
+        landing = second.channel()
+        with timed() as elapsed, \
+                Consumer(channel, queues=[source], on_message=held.append,
+                         prefetch_count=QUORUM_PREFETCH, accept=None), \
+                Consumer(landing, queues=[target], on_message=land,
+                         prefetch_count=QUORUM_PREFETCH, accept=None):
+            hop = eventlet.spawn(pump, first, forward, forward)
+            pump(second)
+            hop.wait()
+        rate = n / elapsed()
+        publisher.close()
+        channel.queue_delete(source.name)
+        channel.queue_delete(target.name)
     return rate

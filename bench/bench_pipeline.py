@@ -283,6 +283,7 @@ def _run(ctx) -> None:
     env = {"AMQP_URI": ctx.amqp_uri, "PEIXUN_LOG_LEVEL": "WARNING",
            **{f"{s.upper()}_DATABASE_URL": ctx.urls[s] for s in SERVICES}}
     baseline = of_this_run(ctx, "quorum_drain")   # before the services take their share
+    two_hops = of_this_run(ctx, "quorum_two_hop")
     declare_topology(ctx.amqp_uri)
     log = tempfile.NamedTemporaryFile("w+b", prefix="bench-pipeline-", suffix=".log",
                                       delete=False)
@@ -307,6 +308,8 @@ def _run(ctx) -> None:
                    for n, drained in enumerate(drains))
         print(f"# pipeline: {rate / ctx.baselines['nameko_drain']:.3f} × nameko's trivial "
               "drain of a classic queue (baseline_nameko_drain)", flush=True)
+        print(f"# pipeline: {rate / two_hops:.3f} × the broker's own two hops with the kit's "
+              "transport and no work (baseline_quorum_two_hop)", flush=True)
         bench_line("pipeline_two_hop_rate", rate, "events/s", baseline,
                    f"≥{RATE_GOAL}×quorum_drain", rate >= RATE_GOAL * baseline)
 
