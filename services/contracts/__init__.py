@@ -4,6 +4,7 @@ schema per event type and version, by source (one module per source). Beside it:
 their Chinese labels), `rules` (what two services apply alike), `document` (the model reports
 and pages draw), `imports` (the import files' columns), `topology` (exchanges and queues)."""
 
+import uuid
 from datetime import datetime
 
 from marshmallow import Schema, ValidationError
@@ -71,9 +72,13 @@ def parse_event(body: bytes | str | dict, *, source: str | None = None,
         raise ContractError(f"type: {raw['type']!r} does not match routing key {event_type!r}")
     if source is not None and raw["source"] != source:
         raise ContractError(f"source: {raw['source']!r} does not match exchange {source}.events")
+    canonical = str(uuid.UUID(str(raw["id"])))
+    if raw["id"] != canonical:
+        # One event, one id: "{…}", "urn:uuid:…" or capitals would have counted twice.
+        raw = {**raw, "id": canonical}
     schema = schema_for(raw["source"], raw["type"], raw["version"])
     loaded = _load(schema, raw["data"])
-    return Event(str(raw["id"]), raw["type"], raw["source"],
+    return Event(raw["id"], raw["type"], raw["source"],
                  datetime.fromisoformat(raw["occurred_at"]), raw["version"], loaded, raw)
 
 

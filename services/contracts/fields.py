@@ -20,11 +20,14 @@ ATTENDANCE_STATUSES = tuple(vocabulary.ATTENDANCE_STATUSES)
 COMPLETION_STATUSES = tuple(vocabulary.COMPLETION)
 FILING_KINDS = tuple(vocabulary.FILING_KINDS)
 FILING_STATUSES = ("generated", "filed", "acknowledged", "returned")
-# An organisation code or a member number: short, printable, no spaces.
-CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}$"
+# An organisation code or a member number: short, printable, no spaces. `(?!\n)$`: Python's
+# `$` also matches before a final newline, so "FX01\n" passed as FX01's twin; unlike `\Z`, the
+# form stays a valid pattern in the JSON Schemas the API documents.
+CODE_PATTERN = r"^[0-9A-Za-z_.\-]{1,64}(?!\n)$"
 
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID_PATTERN = (r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                r"(?!\n)$")
 
 
 def uuid_str(**kw):

@@ -73,6 +73,30 @@ def test_bad_data_names_the_field_and_the_reason():
         parse_event(json.dumps(payload))
 
 
+@pytest.mark.parametrize("spelling", [str.upper, lambda i: "{" + i + "}",
+                                      lambda i: "urn:uuid:" + i, lambda i: i.replace("-", "")])
+def test_an_event_id_in_another_spelling_is_the_same_event(spelling):
+    """The inbox dedupes on the id: a redelivery whose id came back in capitals (or braces)
+    must be known as the event already handled, not counted a second time."""
+    event = new_event("live_platform", "viewer_attended", SAMPLES["viewer_attended"])
+    payload = {**event.payload, "id": spelling(event.id)}
+    again = parse_event(json.dumps(payload))
+    assert again.id == event.id
+    assert again.payload["id"] == event.id
+
+
+@pytest.mark.parametrize("field,value", [("member_no", "3101200000001\n"),
+                                         ("session_id", "{session}\n")])
+def test_a_code_or_id_with_a_trailing_newline_is_refused(field, value):
+    """Python's `$` matches before a final newline: "FX01\n" would be FX01's twin."""
+    event = new_event("live_platform", "viewer_attended", SAMPLES["viewer_attended"])
+    data = event.payload["data"]
+    value = value.replace("{session}", data["session_id"])
+    payload = {**event.payload, "data": {**data, field: value}}
+    with pytest.raises(ContractError, match=f"data: {field}:"):
+        parse_event(json.dumps(payload))
+
+
 def test_fields_a_newer_producer_adds_are_ignored_not_refused():
     event = new_event("live_platform", "viewer_attended", SAMPLES["viewer_attended"])
     payload = {**event.payload, "data": {**event.payload["data"], "device": "tv"}}
