@@ -19,6 +19,7 @@ from .envelope import (
     new_event_id,
     parse_envelope,
 )
+from .plain import plain_loader
 
 SOURCE_MODULES = (scheduling, enrollment, reporting, live_platform, member_registry)
 
@@ -30,6 +31,7 @@ CONTRACTS: dict[tuple[str, str], dict[int, type[Schema]]] = {
 }
 
 _schemas: dict[tuple[str, str, int], Schema] = {}
+_plain: dict[int, object] = {}   # id(schema) -> its plain loader, or None (plain.py)
 
 
 def schema_for(source: str, event_type: str, version: int) -> Schema:
@@ -42,11 +44,17 @@ def schema_for(source: str, event_type: str, version: int) -> Schema:
             known = ", ".join(str(v) for v in sorted(versions))
             raise ContractError(
                 f"version: {source}.{event_type} version {version} is unknown (known: {known})")
-        _schemas[key] = versions[version]()
+        schema = _schemas[key] = versions[version]()
+        _plain[id(schema)] = plain_loader(schema)
     return _schemas[key]
 
 
 def _load(schema: Schema, data: dict) -> dict:
+    plain = _plain.get(id(schema))
+    if plain is not None and isinstance(data, dict):
+        loaded = plain(data)
+        if loaded is not None:
+            return loaded
     try:
         return schema.load(data)
     except ValidationError as exc:
