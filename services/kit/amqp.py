@@ -265,11 +265,27 @@ class ConfirmingPublisher:
                 pass
 
 
-def declare_topology(uri: str) -> None:
-    """Declare every exchange and consumer queue of DESIGN §3 (idempotent)."""
+START_PATIENCE = 120.0   # seconds a starting service waits for the broker to answer
+
+
+def declare_topology(uri: str, patience: float = START_PATIENCE) -> None:
+    """Declare every exchange and consumer queue of DESIGN §3 (idempotent). A broker that is
+    still starting (or slower than one handshake's timeout) is waited for, up to `patience`
+    seconds: services started beside it had exited at the first refusal."""
     from services.contracts import topology
 
-    with Connection(uri, connect_timeout=5) as connection:
-        channel = connection.channel()
-        topology.declare(channel)
-        channel.close()
+    deadline = time.monotonic() + patience
+    wait = 0.5
+    while True:
+        try:
+            with Connection(uri, connect_timeout=5) as connection:
+                channel = connection.channel()
+                topology.declare(channel)
+                channel.close()
+            return
+        except (OSError, amqp.exceptions.RecoverableConnectionError) as exc:
+            if time.monotonic() + wait > deadline:
+                raise
+            log.warning("the broker did not answer (%s); trying again in %.0fs", exc, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 10.0)

@@ -105,10 +105,10 @@ def test_a_handler_bug_is_dead_lettered_then_replayed_to_that_consumer_alone(
     with Connection(amqp_uri) as connection:
         bystander.bind(connection.channel()).declare()
 
-    def bug(session, event):
+    def bug(session, envelopes, via=None):
         raise ZeroDivisionError("division by zero in a projection")
 
-    monkeypatch.setattr(projections, "session_completed", bug)
+    monkeypatch.setattr(projections, "apply", bug)
     event = session_completed()
     publish("scheduling.events", "session_completed", event.body())
     wait_until(lambda: dlq.peek(amqp_uri, 10), message="the dead letter")

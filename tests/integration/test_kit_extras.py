@@ -1,5 +1,6 @@
 """More of the kit on the real broker: batches, RPC timeouts, JSON logs."""
 
+import time
 import uuid
 
 import eventlet
@@ -134,3 +135,24 @@ def test_each_handler_gets_its_own_prefetch_so_a_batch_can_fill(
     seen = wait_until(lambda: len(prefetches()) == 2 and prefetches())
     assert seen == {"evt-scheduling-session_completed--twohandlers": 400,
                     "evt-scheduling-session_scheduled--twohandlers": 10}
+
+
+def test_a_service_waits_for_a_broker_slow_to_answer_at_start(amqp_uri):
+    """A broker still starting beside the services (compose starts them together): the first
+    handshakes time out, and the service waits rather than exits."""
+    from services.kit.amqp import declare_topology
+    from tests.support.slow_broker import slow_broker
+
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    with slow_broker(silent=6.0) as port:
+        started = time.monotonic()
+        declare_topology(f"amqp://guest:guest@127.0.0.1:{port}/{vhost}", patience=60)
+        assert time.monotonic() - started > 5   # it did wait past a timed-out handshake
+
+
+def test_a_broker_that_never_answers_is_given_up_on_with_the_reason(amqp_uri):
+    from services.kit.amqp import declare_topology
+    from tests.support.slow_broker import slow_broker
+
+    with slow_broker(silent=60.0) as port, pytest.raises(OSError):
+        declare_topology(f"amqp://guest:guest@127.0.0.1:{port}/x", patience=1)
