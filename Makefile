@@ -32,6 +32,18 @@ $(CHROMIUM):
 $(ZBARIMG):
 	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools
 
+# The spreadsheet tests open the CSV and XLSX files in LibreOffice (headless), as people do.
+SOFFICE := /usr/bin/soffice
+
+$(SOFFICE):
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-calc
+
+# The metrics tests start Debian's Prometheus and check deploy/prometheus with its promtool.
+PROMETHEUS := /usr/bin/prometheus
+
+$(PROMETHEUS):
+	(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+
 fonts: $(CJK_FONT)
 
 infra:
@@ -45,7 +57,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT) $(CHROMIUM) $(ZBARIMG)
+test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT) $(CHROMIUM) $(ZBARIMG) $(SOFFICE) $(PROMETHEUS)
 	bash $(INFRA) rabbitmq postgres
 	$(BIN)/pytest -q -p no:cacheprovider
 

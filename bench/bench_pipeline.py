@@ -281,7 +281,8 @@ def run(ctx) -> None:
 
 def _run(ctx) -> None:
     env = {"AMQP_URI": ctx.amqp_uri, "PEIXUN_LOG_LEVEL": "WARNING",
-           **{f"{s.upper()}_DATABASE_URL": ctx.urls[s] for s in SERVICES}}
+           **{f"{s.upper()}_DATABASE_URL": ctx.urls[s] for s in SERVICES},
+           **{f"{s.upper()}_METRICS_PORT": "0" for s in SERVICES}}
     baseline = of_this_run(ctx, "quorum_drain")   # before the services take their share
     two_hops = of_this_run(ctx, "quorum_two_hop")
     declare_topology(ctx.amqp_uri)

@@ -47,7 +47,12 @@ def vhost():
     """A fresh RabbitMQ vhost for one benchmark; its AMQP URI."""
     name = f"peixun-bench-{uuid.uuid4().hex[:6]}"
     quoted = urllib.parse.quote(name, safe="")
-    requests.put(f"{RABBIT_API}/vhosts/{quoted}", auth=AUTH, timeout=10).raise_for_status()
+    try:
+        requests.put(f"{RABBIT_API}/vhosts/{quoted}", auth=AUTH, timeout=10).raise_for_status()
+    except requests.ConnectionError:
+        raise SystemExit(f"peixun bench: RabbitMQ's management API at {RABBIT_API} did not "
+                         "answer: enable it with `rabbitmq-plugins enable rabbitmq_management` "
+                         "(as root), or set PEIXUN_BENCH_RABBIT_API") from None
     requests.put(f"{RABBIT_API}/permissions/{quoted}/guest", auth=AUTH, timeout=10,
                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
     try:

@@ -117,6 +117,8 @@ class System:
         return {"AMQP_URI": self.amqp_uri, "PEIXUN_VAR_DIR": str(self.run_dir / "var"),
                 "PEIXUN_LOG_LEVEL": "WARNING",
                 **{f"{s.upper()}_DATABASE_URL": self.database_url(s) for s in SERVICES},
+                # Replicas share the host: each takes a free port for its metrics.
+                **{f"{s.upper()}_METRICS_PORT": "0" for s in SERVICES},
                 **self.extra_env}
 
     # -- making and removing the run's vhost and databases -------------------------------

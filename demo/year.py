@@ -536,7 +536,8 @@ class Year:
         """Until the named consumer queues (default: all) and their retry queues, and every
         outbox unless told not to look, have stayed empty for three looks in a row."""
         names = names or [q.name for q in topology.all_queues()
-                          if q.name != topology.DEAD_LETTER_QUEUE and not q.name.endswith(".retry")]
+                          if q.name not in (topology.DEAD_LETTER_QUEUE, topology.DROPPED_QUEUE)
+                          and not q.name.endswith(".retry")]
         names = [n for name in names for n in (name, topology.retry_queue_name(name))]
         if self.looking is None:
             self.looking = Connection(self.amqp_uri)
@@ -661,10 +662,20 @@ def run(small: bool = False, seed: int = 2026, out=None) -> YearRun:
     return YearRun(agreed, seconds, peak)
 
 
-def seed(small: bool = False, seed: int = 2026) -> int:
-    """`peixun seed`: the district and the year's plan, nominations made, into services that
-    are already running (`make run`), on their real clock and with nothing completed, so that
-    people can explore it through the API and the admin pages."""
+def plan_for(year: int) -> None:
+    """Plan `year` instead of the demo's own (`peixun seed --year`). The planner and the year
+    read it from their modules, and `peixun seed` runs once in its process."""
+    global YEAR
+    YEAR = plans.YEAR = year
+    plans.FIRST_DAY = date(year, 3, 2)
+
+
+def seed(small: bool = False, seed: int = 2026, year: int | None = None) -> int:
+    """`peixun seed`: the district and a year's plan (`year`, else the demo's), nominations
+    made, into services that are already running (`make run`), on their real clock and with
+    nothing completed, so that people can explore it through the API and the admin pages."""
+    if year is not None:
+        plan_for(year)
     amqp_uri = config.amqp_uri()
     try:
         processes.wait_healthy(("scheduling", "enrollment", "reporting"), amqp_uri, timeout=10)

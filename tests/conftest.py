@@ -19,6 +19,11 @@ import os
 
 from tests.support.databases import database_urls  # noqa: F401 - a fixture, for every layer
 
+# Every service a test starts serves its metrics on a free port: the fixed ones (9101–9104)
+# belong to a deployment, and two test runs (or CI's two chaos lanes) would fight over them.
+for _service in ("scheduling", "enrollment", "reporting", "gateway"):
+    os.environ.setdefault(f"{_service.upper()}_METRICS_PORT", "0")
+
 # What a whole layer needs; a unit test marks `postgres` itself.
 LAYER_MARKERS = {"integration": ("broker", "postgres"), "e2e": ("broker", "postgres")}
 

@@ -36,7 +36,7 @@ ensure_rabbitmq() {
       sleep 1
     done
   fi
-  rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null
+  rabbitmq-plugins enable --quiet rabbitmq_management rabbitmq_prometheus >/dev/null
   raise_file_limit
   for _ in $(seq 60); do
     curl -sf -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null && return 0

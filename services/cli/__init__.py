@@ -22,11 +22,15 @@ from services.kit import config
 from services.kit import logging as _kit_logging  # noqa: F401 - its record factory and filters
 
 from . import launch
+from .failures import PeixunGroup
 
 
-@click.group()
+@click.group(cls=PeixunGroup)
 def main():
-    """peixun: the district's yearly mass training of secretaries and members."""
+    """peixun: the district's yearly mass training of secretaries and members.
+
+    Mistakes and failures are one line, `peixun: …`, and an exit code: 1 refused, 2 wrong
+    arguments, 3 RabbitMQ, PostgreSQL or a service did not answer (docs/operators.md)."""
 
 
 @main.command()
@@ -34,8 +38,11 @@ def run():
     """Run every service in the foreground (the same `nameko run` commands compose uses)."""
     from services.kit import processes
 
+    where = launch.addresses()
+    launch.reach_broker()
     running = {name: launch.popen_service(name) for name in config.SERVICES}
     click.echo(f"started {', '.join(running)}; Ctrl-C stops them", err=True)
+    click.echo(where, err=True)
     stopping = False
 
     def _stop(*_):
@@ -72,39 +79,6 @@ def health(service, timeout):
     click.echo(json.dumps(answer))
 
 
-@main.group()
-def dlq():
-    """The dead-letter queue (peixun.dead_letters)."""
-
-
-@dlq.command("list")
-@click.option("--limit", default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def dlq_list(limit, as_json):
-    """Show dead letters with their reasons, leaving them in the queue."""
-    from services.kit import dead_letters
-
-    letters = dead_letters.peek(config.amqp_uri(), limit)
-    for letter in letters:
-        if as_json:
-            click.echo(json.dumps(letter, ensure_ascii=False))
-        else:
-            click.echo(f"{letter['service']}  {letter['original_exchange']}/"
-                       f"{letter['original_routing_key']}  {letter['reason']}")
-    if not as_json:
-        click.echo(f"{len(letters)} dead letters shown", err=True)
-
-
-@dlq.command("replay")
-@click.option("--limit", default=0, help="At most this many (0: all).")
-def dlq_replay(limit):
-    """Send dead letters back to the one queue that failed them."""
-    from services.kit import dead_letters
-
-    count = dead_letters.replay(config.amqp_uri(), limit or None)
-    click.echo(f"replayed {count} dead letters")
-
-
 @main.command()
 @click.option("--small", is_flag=True, help="A tiny district in seconds (for tests).")
 @click.option("--seed", default=2026, show_default=True, help="The district's random seed.")
@@ -112,6 +86,7 @@ def demo(small, seed):
     """Start every service, run a district's year through the events, write out/, stop."""
     from demo import year
 
+    launch.reach_broker()
     sys.exit(year.main(small=small, seed=seed))
 
 
@@ -119,12 +94,17 @@ def demo(small, seed):
 @click.option("--small", is_flag=True, help="A tiny district instead of the full one.")
 @click.option("--seed", "random_seed", default=2026, show_default=True,
               help="The district's random seed.")
-def seed(small, random_seed):
-    """Load a district and schedule its year into the running services (`make run`), nothing
+@click.option("--year", "program_year", type=click.IntRange(2018, 2100),
+              help="The program year to plan (default: this year; a later one lies wholly "
+                   "ahead of the clock).")
+def seed(small, random_seed, program_year):
+    """Load a district and schedule a year into the running services (`make run`), nothing
     completed, to explore through the API and the admin pages."""
     from demo import year
+    from services.kit import clock
 
-    sys.exit(year.seed(small=small, seed=random_seed))
+    launch.reach_broker()
+    sys.exit(year.seed(small=small, seed=random_seed, year=program_year or clock.today().year))
 
 
 @main.command()
@@ -132,19 +112,30 @@ def seed(small, random_seed):
 def bench(only):
     """Run the benchmarks (all, or the named bench_* modules), each beside its baseline; exits
     non-zero when a figure misses its goal."""
+    known = sorted(p.stem for p in (config.ROOT / "bench").glob("bench_*.py"))
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise click.BadParameter(f"no benchmark {', '.join(unknown)} (there are "
+                                 f"{', '.join(known)})", param_hint="ONLY")
     # A process of its own: the benchmarks start and import the services themselves.
     sys.exit(subprocess.run(launch.module_command("bench.run", *only), cwd=config.ROOT).returncode)
 
 
 from .accounts import token, user  # noqa: E402 - `peixun token …`, `peixun user …`
+from .dlq import dlq  # noqa: E402 - `peixun dlq list|show|drop|dropped|replay`
 from .importing import import_group  # noqa: E402 - `peixun import orgs|members|hours`
 from .reports import replay, report  # noqa: E402
+from .status import status  # noqa: E402
+from .verify import verify  # noqa: E402 - `peixun verify attendance`
 
 main.add_command(import_group)
 main.add_command(token)
 main.add_command(user)
 main.add_command(report)
 main.add_command(replay)
+main.add_command(dlq)
+main.add_command(status)
+main.add_command(verify)
 
 
 if __name__ == "__main__":

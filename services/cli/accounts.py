@@ -2,23 +2,34 @@
 pages), written straight into the gateway's database through services.gateway.tokens.
 
 Exit codes: 0 done; 2 the arguments are wrong (a short password, a role without its
-organisation); 1 a rule refused (the user name is taken, no such token or user). A refusal is
-one line on stderr, never a traceback."""
+organisation); 1 a rule refused (the user name is taken, no such token or user, no such
+organisation); 3 the database, or enrollment when an organisation is named, did not answer. A
+refusal is one line on stderr, never a traceback (the rest: failures.py)."""
 
 import sys
 
 import click
 
-from services.contracts.vocabulary import ACCESS_ROLES, ADMIN_ROLES
+from services.contracts.vocabulary import ACCESS_ROLES, ADMIN_ROLES, ROLES_WITH_ORG
+from services.kit import config
 from services.kit.clock import local
-from services.kit.errors import DomainError, InvalidInput
 
 
-def _refused(exc: DomainError):
-    """Say why on stderr and exit: 2 for bad input, 1 for a rule."""
-    reasons = "; ".join(f"{field}: {', '.join(why)}" for field, why in exc.errors.items())
-    click.echo(f"refused: {exc.message}" + (f" ({reasons})" if reasons else ""), err=True)
-    sys.exit(2 if isinstance(exc, InvalidInput) else 1)
+def _known_organisation(role: str, org_code: str | None) -> None:
+    """A token or account limited to an organisation's subtree names one (checked here, before
+    any database is opened) that exists: asked of enrollment, which keeps the tree (its
+    NotFound says `no organisation X`)."""
+    if role in ROLES_WITH_ORG and not org_code:
+        raise click.BadParameter(f"{role} is limited to an organisation's subtree: this role "
+                                 "needs an organisation (--org CODE)", param_hint="'--org'")
+    if not org_code:
+        return
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import services.kit.rpc  # noqa: F401 - domain errors cross RPC as themselves
+
+    with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=10) as rpc:
+        rpc.enrollment.get_organisation(org_code)
 
 
 def _moment(value) -> str:
@@ -42,10 +53,8 @@ def token_create(role, org_code, class_ids, expires_in):
     """Print a new token, alone on its line (its id goes to stderr). Only its hash is stored."""
     from services.gateway.tokens import issue
 
-    try:
-        token_id, secret = issue(role, org_code, list(class_ids), expires_in)
-    except DomainError as exc:
-        _refused(exc)
+    _known_organisation(role, org_code)
+    token_id, secret = issue(role, org_code, list(class_ids), expires_in)
     click.echo(f"token id {token_id} (for `peixun token revoke`)", err=True)
     click.echo(secret)
 
@@ -69,10 +78,7 @@ def token_revoke(token_id):
     """Stop the token TOKEN_ID working at once (it stays listed, as revoked)."""
     from services.gateway.tokens import revoke
 
-    try:
-        revoke(token_id)
-    except DomainError as exc:
-        _refused(exc)
+    revoke(token_id)
     click.echo(f"token {token_id} revoked")
 
 
@@ -100,10 +106,8 @@ def user_create(username, role, org_code, password_stdin):
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise click.UsageError("no password came on standard input")
-    try:
-        name = create_user(username, role, org_code, password)
-    except DomainError as exc:
-        _refused(exc)
+    _known_organisation(role, org_code)
+    name = create_user(username, role, org_code, password)
     click.echo(f"user {name} created")
 
 
@@ -113,10 +117,7 @@ def user_disable(username):
     """Stop USERNAME signing in; their open sessions end at once."""
     from services.gateway.tokens import disable_user
 
-    try:
-        disable_user(username)
-    except DomainError as exc:
-        _refused(exc)
+    disable_user(username)
     click.echo(f"user {username.strip().lower()} disabled")
 
 

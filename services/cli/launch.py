@@ -12,6 +12,8 @@ from pathlib import Path
 
 from services.kit import config
 
+from .failures import USAGE, Failure
+
 SERVICE_CLASSES = {
     "scheduling": "services.scheduling.service:SchedulingService",
     "enrollment": "services.enrollment.service:EnrollmentService",
@@ -39,3 +41,44 @@ def popen_service(service: str, env: dict | None = None, stdout=None) -> subproc
 def module_command(module: str, *args: str) -> list[str]:
     """The argv that runs a module of this tree with this virtualenv's Python."""
     return [sys.executable, "-m", module, *args]
+
+
+def reach_broker() -> None:
+    """Fail at once, with the operator's message (failures.explain), when RabbitMQ does not
+    answer: before starting processes that would wait for it, or retry it, for minutes."""
+    from kombu import Connection
+
+    with Connection(config.amqp_uri(), connect_timeout=5) as connection:
+        connection.ensure_connection(max_retries=1)
+
+
+def reach_database(service: str) -> None:
+    """Fail at once, with the operator's message, when `service`'s database does not answer:
+    before starting a process of its own that would only print a traceback."""
+    from services.kit.database import make_engine
+
+    engine = make_engine(config.database_url(service))
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+def addresses() -> str:
+    """Where a running system is reached: the admin pages, the API docs, each metrics page."""
+    from services.kit.metrics import metrics_port
+
+    base = f"http://localhost:{config.http_port()}"
+    lines = [f"admin pages   {base}/admin  (an account: `peixun user create`)",
+             f"API docs      {base}/api/v1/docs  ({base}/api/v1/openapi.json)",
+             f"health        {base}/health  (and `peixun status`)"]
+    for service in config.SERVICES:
+        try:
+            port = metrics_port(service)
+        except ValueError as exc:   # <SERVICE>_METRICS_PORT is not a port
+            raise Failure(str(exc), USAGE) from None
+        lines.append(f"metrics       {service:<11} " + (
+            f"http://localhost:{port}/metrics" if port else
+            "a free port (`peixun health " + service + "` names it)" if port == 0 else "none"))
+    return "\n".join(lines)

@@ -36,18 +36,15 @@ def pull(name, year, class_id, member_no, org_code, as_of, fmt, output, timeout)
     from nameko.standalone.rpc import ClusterRpcProxy
 
     import services.kit.rpc  # noqa: F401 - domain errors cross RPC as themselves
-    from services.kit.errors import DomainError
 
+    if output not in (None, "-") and not Path(output).parent.is_dir():
+        # Before the report is made, which may take a while, not after.
+        raise click.BadParameter(f"the folder {Path(output).parent} does not exist",
+                                 param_hint="'-o' / '--output'")
     params = {k: v for k, v in {"year": year, "class_id": class_id, "member_no": member_no,
                                 "org_code": org_code, "as_of": as_of}.items() if v is not None}
-    try:
-        with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout) as rpc:
-            answer = rpc.reporting.report(name, params, fmt)
-    except DomainError as exc:
-        detail = "; ".join(f"{field}: {' '.join(reasons)}"
-                           for field, reasons in exc.errors.items())
-        click.echo(f"{name}: {exc.message}" + (f" ({detail})" if detail else ""), err=True)
-        sys.exit(1)
+    with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout) as rpc:
+        answer = rpc.reporting.report(name, params, fmt)
     content = base64.b64decode(answer["content_b64"])
     if output == "-":
         sys.stdout.buffer.write(content)
@@ -70,6 +67,7 @@ def replay(batch, jobs):
     Live handlers wait while it runs; reports asked for meanwhile are refused (and after a
     replay that failed, until one finishes). Run it after upgrading reporting, or after fixing
     a projection."""
+    launch.reach_database("reporting")
     argv = launch.module_command(launch.REPLAY_MODULE, "--batch", str(batch),
                                  "--jobs", str(jobs))
     # The rebuild tells its progress as JSON lines (the events to apply, each batch applied,

@@ -70,6 +70,12 @@ class AttendanceRecordedV1(ContractSchema):
     hours_earned = hours(required=True)
     recorded_at = fields.AwareDateTime(required=True)
     correction = fields.Boolean(required=True)
+    # The class's attendance chain after this entry: its sha256 and its place (optional: added
+    # later, and absent from older events). A filed record keeps the head it summarised.
+    chain_head = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    chain_sequence = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                    validate=validate.Range(min=1))
 
 
 class CompletionRecordedV1(ContractSchema):

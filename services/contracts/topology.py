@@ -32,6 +32,8 @@ SUBSCRIPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
 DEAD_LETTER_EXCHANGE = "peixun.dlx"
 DEAD_LETTER_QUEUE = "peixun.dead_letters"
 DEAD_LETTER_ROUTING_KEY = DEAD_LETTER_QUEUE
+# Dead letters an operator dropped for good (`peixun dlq drop`), kept with who, when and why.
+DROPPED_QUEUE = "peixun.dead_letters.dropped"
 
 # Every durable queue is a quorum queue, so a three-node cluster loses nothing confirmed while
 # two nodes live (DESIGN §3). A message returned unsettled this many times (its consumer died
@@ -99,6 +101,12 @@ def dead_letter_queue() -> Queue:
                  durable=True, queue_arguments=quorum(DEAD_LETTER_DELIVERY_LIMIT))
 
 
+def dropped_queue() -> Queue:
+    """Reached by its name through the default exchange; read like the dead letters, so its
+    delivery limit is out of reach too."""
+    return Queue(DROPPED_QUEUE, durable=True, queue_arguments=quorum(DEAD_LETTER_DELIVERY_LIMIT))
+
+
 def rpc_queue_arguments() -> dict:
     """A service's RPC request queue (`rpc-<service>`, nameko's) is quorum too, so calls reach
     a service while any two nodes live; a request its service dies on is dropped at the limit
@@ -107,7 +115,7 @@ def rpc_queue_arguments() -> dict:
 
 
 def all_queues() -> list[Queue]:
-    queues = [dead_letter_queue()]
+    queues = [dead_letter_queue(), dropped_queue()]
     for service, pairs in SUBSCRIPTIONS.items():
         for source, event_type in pairs:
             assert (source, event_type) in CONTRACTS, f"no contract for {source}.{event_type}"

@@ -3,16 +3,19 @@ an open broadcast), and `absent` for everyone left without a record when a sessi
 Anomalies are flagged, never dropped.
 
 The log (`attendance`) is append-only; `attendance_current` holds each (enrolment, session)'s
-latest entry so that the effective status is one indexed read.
+latest entry so that the effective status is one indexed read. Each class's entries are a hash
+chain (`entry_hash`), which `verify` walks: see "the chain" below.
 """
 
+import hashlib
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, exists, func, insert, literal, select
+from sqlalchemy import and_, exists, func, select
 
 from services.kit.database import take_turns
 from services.kit.errors import DomainError, InvalidInput, RetryLater
@@ -42,6 +45,84 @@ LATE_REPORT = "online_report_after_deadline"
 NOT_LIVE = "online_session_not_live"
 AFTER_COMPLETION = "online_report_after_completion"
 
+# Who made the entries no person makes (`recorded_by`).
+LIVE_PLATFORM = "live_platform"
+COMPLETION = "session_completed"
+
+
+# -- the chain ----------------------------------------------------------------------------------
+# Each class's entries, in the order they were written, are a chain: an entry's sha256 covers
+# its content and the hash of the entry before it in the class (GENESIS for the first). An
+# entry changed, removed or slipped in behind the service's back no longer fits. Appending
+# takes the class's turn (an advisory lock held to the commit) and reads the head in the same
+# transaction; a unique (class_id, chain_seq) refuses a fork whatever happens.
+
+GENESIS = "0" * 64
+# What an entry's hash covers, beside the previous entry's hash. Never change what this makes
+# of a stored entry: every chain already written would break.
+CHAINED = ("enrollment_id", "session_id", "class_id", "member_no", "status", "hours_earned",
+           "source", "correction", "checked_in_at", "reason", "recorded_at", "recorded_by",
+           "device", "chain_seq")
+CHAIN_LOCK = "peixun.enrollment.attendance_chain.{}"
+
+
+def _canonical(name: str, value):
+    if value is None:
+        return None
+    if name in ("checked_in_at", "recorded_at"):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if name == "hours_earned":
+        return repr(float(value))    # the shortest text that reads back as the same double
+    if name == "correction":
+        return bool(value)
+    if name == "chain_seq":
+        return int(value)
+    return str(value)
+
+
+def entry_hash(entry, prev_hash: str) -> str:
+    """sha256 (hex) of an entry (a mapping, or anything with the CHAINED attributes) chained to
+    the hash of the entry before it: canonical JSON, keys sorted, UTF-8."""
+    get = entry.get if isinstance(entry, dict) else lambda name: getattr(entry, name)
+    content = {name: _canonical(name, get(name)) for name in CHAINED}
+    content["prev_hash"] = prev_hash
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False,
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def chain_heads(db, class_ids) -> dict[str, tuple[int, str]]:
+    """Each class's newest entry: {class_id: (chain_seq, entry_hash)}, for classes with any."""
+    class_ids = list(set(class_ids))
+    if not class_ids:
+        return {}
+    log = AttendanceEntry.__table__.c
+    newest = (select(log.class_id, func.max(log.chain_seq).label("chain_seq"))
+              .where(log.class_id.in_(class_ids)).group_by(log.class_id).subquery())
+    return {class_id: (seq, head) for class_id, seq, head in db.execute(
+        select(log.class_id, log.chain_seq, log.entry_hash).join(newest, and_(
+            newest.c.class_id == log.class_id, newest.c.chain_seq == log.chain_seq)))}
+
+
+def _chain(db, rows: list[dict]) -> None:
+    """Give each new row (in the order they happened) its place in its class's chain. The
+    class's turn is held until the commit, so two writers of one class chain one after the
+    other instead of both onto the same head."""
+    classes = {row["class_id"] for row in rows}
+    take_turns(db, {CHAIN_LOCK.format(class_id) for class_id in classes})
+    heads = chain_heads(db, classes)
+    for row in rows:
+        seq, prev = heads.get(row["class_id"], (0, GENESIS))
+        row.update(chain_seq=seq + 1, prev_hash=prev)
+        row["entry_hash"] = entry_hash(row, prev)
+        heads[row["class_id"]] = (seq + 1, row["entry_hash"])
+
+
+def attendance_event(entry) -> dict:
+    """attendance_recorded for an entry: what DESIGN §2 lists, and the class's chain head it
+    made (`chain_head`, `chain_sequence`), so that a filed record can carry what it summarised."""
+    return {**events.attendance_data(entry), "chain_head": entry.entry_hash,
+            "chain_sequence": entry.chain_seq}
+
 
 # -- writing the log --------------------------------------------------------------------------
 
@@ -53,10 +134,12 @@ def _set_current(db, rows: list[dict]) -> None:
 
 def append_many(db, rows: list[dict]) -> list[SimpleNamespace]:
     """Append entries (dicts of the log's columns, in the order they happened) to the log in
-    one statement, and point attendance_current at the newest of each (enrolment, session) in
-    another. Answers the entries as written, each with its position."""
+    one statement, chained to their classes' heads, and point attendance_current at the newest
+    of each (enrolment, session) in another. Answers the entries as written, each with its
+    position and its place in the chain."""
     if not rows:
         return []
+    _chain(db, rows)
     positions = insert_returning(db, AttendanceEntry.__table__, rows, "position")
     entries = [SimpleNamespace(**row, position=position)
                for row, (position,) in zip(rows, positions, strict=True)]
@@ -70,12 +153,13 @@ def append_many(db, rows: list[dict]) -> list[SimpleNamespace]:
 
 def _log_row(enrolment, training_session, status: str, source: str, correction: bool,
              now: datetime, checked_in_at: datetime | None = None,
-             reason: str | None = None) -> dict:
+             reason: str | None = None, by: str | None = None,
+             device: str | None = None) -> dict:
     return {"enrollment_id": enrolment.enrollment_id, "session_id": training_session.session_id,
             "class_id": enrolment.class_id, "member_no": enrolment.member_no, "status": status,
             "hours_earned": domain.hours_earned(status, training_session.hours),
             "source": source, "correction": correction, "checked_in_at": checked_in_at,
-            "reason": reason, "recorded_at": now}
+            "reason": reason, "recorded_at": now, "recorded_by": by, "device": device}
 
 
 def current_status(db, enrollment_id: str, session_id: str) -> str | None:
@@ -125,7 +209,8 @@ def _refusal(index: int, member_no: str, status: str, allowed, enrolment) -> dic
 
 
 def record_many(db, session_id: str, entries: list[dict], emit, *, source: str,
-                now: datetime | None = None) -> Recorded:
+                now: datetime | None = None, by: str | None = None,
+                device: str | None = None) -> Recorded:
     """Check-ins (`present`/`leave`, source `checkin`) or corrections (any status), in order:
     `entries` are `{"member_no", "status", "at" (check-ins), "reason" (corrections)}`.
 
@@ -135,7 +220,8 @@ def record_many(db, session_id: str, entries: list[dict], emit, *, source: str,
     entry is then recorded, left unchanged (the person already has that status), or refused
     (status not allowed here, not enrolled, enrolment not confirmed) without stopping the
     rest. A present check-in far outside the session's time, or while present at an
-    overlapping session, is flagged; a change in a completed class decides completion again."""
+    overlapping session, is flagged; a change in a completed class decides completion again.
+    `by` (a person or token) and `device` are kept on each entry: who made it, from where."""
     now = now or utcnow()
     allowed = domain.CHECKIN_STATUSES if source == "checkin" else STATUSES
     training_session = session_or_404(db, session_id)
@@ -167,26 +253,27 @@ def record_many(db, session_id: str, entries: list[dict], emit, *, source: str,
         rows.append(_log_row(enrolment, training_session, status, source,
                              correction=before is not None, now=now,
                              checked_in_at=at if source == "checkin" else None,
-                             reason=entry.get("reason")))
+                             reason=entry.get("reason"), by=by, device=device))
         changes.append((enrolment, training_session, before, status))
         present_at.append(at if status == "present" and source == "checkin" else None)
     result.entries = append_many(db, rows)
     result.flags = _check_anomalies(db, training_session, starts, ends, changes,
                                     present_at, now)
     for entry in result.entries:
-        emit("attendance_recorded", events.attendance_data(entry))
+        emit("attendance_recorded", attendance_event(entry))
     _after_changes(db, changes, emit, now)
     return result
 
 
 def record(db, session_id: str, member_no: str, status: str, emit, *, source: str,
            now: datetime | None = None, at: datetime | None = None,
-           reason: str | None = None) -> tuple[SimpleNamespace | None, list[AnomalyFlag]]:
+           reason: str | None = None, by: str | None = None,
+           device: str | None = None) -> tuple[SimpleNamespace | None, list[AnomalyFlag]]:
     """One check-in or correction: `record_many` with one entry, its refusal raised. Answers
     the entry written (None: the person already had that status) and its flags."""
     done = record_many(db, session_id, [
         {"member_no": member_no, "status": status, "at": at, "reason": reason}], emit,
-        source=source, now=now)
+        source=source, now=now, by=by, device=device)
     if done.refused:
         [refused] = done.refused
         if refused["rule"] == "status":
@@ -296,7 +383,7 @@ def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -
     orgs = dict(db.execute(select(Member.member_no, Member.org_code).where(
         Member.member_no.in_({r["member_no"] for r in reports}))).all())
 
-    rows, touched = [], {}
+    rows, touched, sites = [], {}, {}
     for report in reports:
         training_session = sessions[report["session_id"]]
         pair = (training_session.class_id, report["member_no"])
@@ -311,6 +398,7 @@ def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -
                      "received_at": now})
         if counted:
             touched[(report["session_id"], report["member_no"])] = enrolment
+            sites[(report["session_id"], report["member_no"])] = report.get("site")
             continue
         refusal = refusals.get(pair)
         flag(db, anomaly or NOT_ENROLLED, report["member_no"], now,
@@ -321,7 +409,7 @@ def record_viewing(db, reports: list[dict], emit, now: datetime | None = None) -
              event_id=report.get("event_id"),
              **({"rule": refusal.rule, "reason": refusal.reason} if refusal else {}))
     insert_rows(db, ViewingReport.__table__, rows)
-    recorded = _online_from_reports(db, sessions, touched, emit, now)
+    recorded = _online_from_reports(db, sessions, touched, sites, emit, now)
     return {"reports": len(rows), "online": recorded, "flagged": len(rows) - sum(
         1 for r in rows if r["enrollment_id"])}
 
@@ -336,8 +424,9 @@ def _viewing_anomaly(training_session: TrainingSession) -> str | None:
     return None
 
 
-def _online_from_reports(db, sessions, touched: dict, emit, now) -> int:
-    """`online` for each (session, person) whose reports now add up to 80%, in one append."""
+def _online_from_reports(db, sessions, touched: dict, sites: dict, emit, now) -> int:
+    """`online` for each (session, person) whose reports now add up to 80%, in one append,
+    made by the live platform from the viewing site of the person's last report."""
     if not touched:
         return 0
     totals = dict(((s, m), w) for s, m, w in db.execute(
@@ -367,10 +456,11 @@ def _online_from_reports(db, sessions, touched: dict, emit, now) -> int:
                  watched_minutes=totals[(session_id, member_no)])
             continue
         rows.append(_log_row(enrolment, training_session, "online", "live",
-                             correction=before is not None, now=now))
+                             correction=before is not None, now=now, by=LIVE_PLATFORM,
+                             device=sites.get((session_id, member_no))))
         changes.append((enrolment, training_session, before, "online"))
     for entry in append_many(db, rows):
-        emit("attendance_recorded", events.attendance_data(entry))
+        emit("attendance_recorded", attendance_event(entry))
     _after_changes(db, changes, emit, now)
     return len(rows)
 
@@ -379,37 +469,22 @@ def _online_from_reports(db, sessions, touched: dict, emit, now) -> int:
 
 def mark_absent(db, training_session: TrainingSession, emit,
                 now: datetime | None = None) -> int:
-    """`absent` for every enrolled person of the class without a record for this session, in
-    one INSERT … SELECT, and an attendance_recorded for each."""
+    """`absent` for every enrolled person of the class without a record for this session (by
+    member number, so that the chain's order is the same whoever runs it), appended at once,
+    and an attendance_recorded for each."""
     now = now or utcnow()
     e = Enrollment.__table__.c
-    log = AttendanceEntry.__table__
-    chosen = select(
-        e.enrollment_id, literal(training_session.session_id).label("session_id"), e.class_id,
-        e.member_no, literal("absent").label("status"), literal(0.0).label("hours_earned"),
-        literal("completion").label("source"), literal(False).label("correction"),
-        literal(now, log.c.recorded_at.type).label("recorded_at"),
-    ).where(
+    missing = db.execute(select(e.enrollment_id, e.class_id, e.member_no).where(
         e.class_id == training_session.class_id, e.status.in_(domain.ENROLLED),
         ~exists().where(CurrentAttendance.enrollment_id == e.enrollment_id,
                         CurrentAttendance.session_id == training_session.session_id))
-    inserted = db.execute(
-        insert(log).from_select(["enrollment_id", "session_id", "class_id", "member_no",
-                                 "status", "hours_earned", "source", "correction",
-                                 "recorded_at"], chosen)
-        .returning(log.c.position, log.c.enrollment_id, log.c.member_no)).all()
-    if not inserted:
-        return 0
-    _set_current(db, [{"enrollment_id": r.enrollment_id,
-                       "session_id": training_session.session_id,
-                       "class_id": training_session.class_id, "member_no": r.member_no,
-                       "status": "absent", "position": r.position} for r in inserted])
-    for r in inserted:
-        emit("attendance_recorded", {
-            "enrollment_id": r.enrollment_id, "session_id": training_session.session_id,
-            "class_id": training_session.class_id, "member_no": r.member_no,
-            "status": "absent", "hours_earned": 0.0, "recorded_at": now, "correction": False})
-    return len(inserted)
+        .order_by(e.member_no)).all()
+    entries = append_many(db, [
+        _log_row(enrolment, training_session, "absent", "completion", correction=False,
+                 now=now, by=COMPLETION) for enrolment in missing])
+    for entry in entries:
+        emit("attendance_recorded", attendance_event(entry))
+    return len(entries)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -459,3 +534,96 @@ def list_flags(db, *, class_id=None, session_id=None, kind=None, member_no=None,
     rows = db.execute(query.order_by(AnomalyFlag.created_at, AnomalyFlag.flag_id)
                       .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     return rows, total
+
+
+# -- checking the chains ---------------------------------------------------------------------------
+
+def verify(db, class_id: str | None = None) -> dict:
+    """Walk every class's chain (or one class's) in order and check each entry: its place
+    (1, 2, … without a gap), its link (the hash of the entry before it) and its content (its
+    sha256 recomputed). Then that each effective status points at an entry that holds it.
+    Answers {"classes", "entries", "heads": {class_id: [seq, head]} (one class only),
+    "broken": the first entry that does not hold (None when all do)}."""
+    log = AttendanceEntry.__table__
+    query = select(log).order_by(log.c.class_id, log.c.chain_seq)
+    if class_id is not None:
+        query = query.where(log.c.class_id == class_id)
+    classes = entries = 0
+    current, expected, prev, prev_position = None, 1, GENESIS, None
+    heads = {}
+    for entry in db.execute(query.execution_options(yield_per=5000)):
+        if entry.class_id != current:
+            classes += 1
+            current, expected, prev, prev_position = entry.class_id, 1, GENESIS, None
+        entries += 1
+        what = None
+        if entry.chain_seq != expected:
+            what = (f"entry #{expected} of the class's chain is missing (this one is "
+                    f"#{entry.chain_seq}): removed"
+                    if entry.chain_seq > expected else
+                    f"a second entry #{entry.chain_seq} in the class's chain")
+        elif entry_hash(entry, entry.prev_hash) != entry.entry_hash:
+            what = _what_changed(db, entry)
+        elif entry.prev_hash != prev:
+            what = (f"its link to the entry before it (id {prev_position}) does not match "
+                    f"that entry's sha256: one of the two was rewritten")
+        if what is not None:
+            return {"classes": classes, "entries": entries, "heads": {},
+                    "broken": _broken(entry, what)}
+        expected, prev, prev_position = entry.chain_seq + 1, entry.entry_hash, entry.position
+        heads[entry.class_id] = [entry.chain_seq, entry.entry_hash]
+    broken = _current_without_entry(db, class_id)
+    return {"classes": classes, "entries": entries,
+            "heads": heads if class_id is not None else {}, "broken": broken}
+
+
+def _broken(entry, what: str) -> dict:
+    return {"class_id": entry.class_id, "entry_id": entry.position,
+            "chain_seq": entry.chain_seq, "member_no": entry.member_no,
+            "session_id": entry.session_id, "what": what}
+
+
+def _what_changed(db, entry) -> str:
+    """What of an entry that no longer matches its sha256 was changed, where a small guess
+    finds it (its status, hours and correction flag as they could have been); else that its
+    content was."""
+    session_hours = db.execute(select(TrainingSession.hours).where(
+        TrainingSession.session_id == entry.session_id)).scalar_one_or_none()
+    stored = dict(entry._mapping)
+    for status in STATUSES:
+        hours = {stored["hours_earned"]} | (
+            {domain.hours_earned(status, session_hours)} if session_hours is not None else set())
+        for hours_earned in sorted(hours):
+            for correction in (stored["correction"], not stored["correction"]):
+                was = {**stored, "status": status, "hours_earned": hours_earned,
+                       "correction": correction}
+                if was != stored and entry_hash(was, entry.prev_hash) == entry.entry_hash:
+                    changed = [f"{name} was {was[name]!r}, now {stored[name]!r}"
+                               for name in ("status", "hours_earned", "correction")
+                               if was[name] != stored[name]]
+                    return "its content no longer matches its sha256: " + "; ".join(changed)
+    return "its content no longer matches its sha256 (status " \
+        f"{stored['status']!r}, hours {stored['hours_earned']!r} as stored now)"
+
+
+def _current_without_entry(db, class_id: str | None) -> dict | None:
+    """The first effective status (attendance_current) whose entry is gone or says otherwise."""
+    log = AttendanceEntry.__table__.c
+    query = (select(CurrentAttendance, log.status.label("logged"),
+                    log.position.label("logged_at"))
+             .join(AttendanceEntry, log.position == CurrentAttendance.position, isouter=True)
+             .where((log.position.is_(None)) | (log.status != CurrentAttendance.status)
+                    | (log.enrollment_id != CurrentAttendance.enrollment_id)
+                    | (log.session_id != CurrentAttendance.session_id))
+             .order_by(CurrentAttendance.class_id, CurrentAttendance.position).limit(1))
+    if class_id is not None:
+        query = query.where(CurrentAttendance.class_id == class_id)
+    row = db.execute(query).first()
+    if row is None:
+        return None
+    current = row.CurrentAttendance
+    what = (f"the effective status {current.status!r} points at entry {current.position}, "
+            "which the log no longer holds: removed" if row.logged_at is None else
+            f"the effective status is {current.status!r} but its entry says {row.logged!r}")
+    return {"class_id": current.class_id, "entry_id": current.position, "chain_seq": None,
+            "member_no": current.member_no, "session_id": current.session_id, "what": what}

@@ -40,9 +40,18 @@ def _choice(value: str, choices: dict, what: str) -> str:
         raise ValueError("missing")
     chosen = choices.get(value) or choices.get(value.lower())
     if chosen is None:
-        english = sorted(set(choices.values()))
-        raise ValueError(f"{value!r} is not a valid {what} ({', '.join(english)})")
+        raise ValueError(f"{value!r} is not a valid {what} ({_spelt(choices)})")
     return chosen
+
+
+def _spelt(choices: dict) -> str:
+    """Each choice as the code and its Chinese label (`enterprise/企业`): a file in either
+    language reads the fix in its own words."""
+    label = {}
+    for text, code in choices.items():
+        if text != code:
+            label.setdefault(code, text)    # the vocabulary's label comes first
+    return ", ".join(f"{code}/{label[code]}" for code in sorted(label))
 
 
 def _name(value: str, longest: int) -> str:
@@ -162,8 +171,7 @@ def check_members(rows: list, org_codes, today: date, columns: list[str] | None 
             elif chosen is None:
                 field = "employment"
                 reason = "missing" if not employment else (
-                    f"{employment!r} is not a valid employment "
-                    f"({', '.join(sorted(set(EMPLOYMENTS.values())))})")
+                    f"{employment!r} is not a valid employment ({_spelt(EMPLOYMENTS)})")
             elif secretary_of:
                 field = "secretary_of"
                 if secretary_of not in org_codes:

@@ -169,10 +169,20 @@ class Enrollment(Base):
 
 
 class AttendanceEntry(Base):
-    """The attendance log: append-only. A correction is a new entry; the latest one counts."""
+    """The attendance log: append-only (the database refuses UPDATE and DELETE). A correction
+    is a new entry; the latest one counts.
+
+    Each class's entries form a hash chain: `chain_seq` counts them 1, 2, … in the class,
+    `entry_hash` is the sha256 over the entry's content and `prev_hash`, the entry before it
+    (attendance.entry_hash), so that an entry changed or removed behind the service's back shows
+    (`peixun verify attendance`). `recorded_by` is who made it (a person or token, or the system
+    that did: the live platform, completion) and `device` where from (a check-in page, the
+    live platform's remote viewing site)."""
 
     __tablename__ = "attendance"
-    __table_args__ = (Index("ix_attendance_enrollment_session", "enrollment_id", "session_id"),)
+    __table_args__ = (Index("ix_attendance_enrollment_session", "enrollment_id", "session_id"),
+                      # One entry per place in a chain: a fork cannot be written.
+                      UniqueConstraint("class_id", "chain_seq", name="uq_attendance_chain"))
 
     position: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=True)
     enrollment_id: Mapped[str] = mapped_column(String(36))
@@ -186,6 +196,11 @@ class AttendanceEntry(Base):
     checked_in_at = mapped_column(Instant(), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text)
     recorded_at = mapped_column(Instant(), nullable=False)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    device: Mapped[str | None] = mapped_column(String(200))
+    chain_seq: Mapped[int] = mapped_column(Position)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
 
 class CurrentAttendance(Base):

@@ -262,17 +262,20 @@ class EnrollmentService(PublishingService):
     # -- attendance ------------------------------------------------------------------------------
 
     @rpc
-    def check_in(self, session_id: str, payload: dict) -> dict:
-        """`{"member_no", "status": "present"|"leave", "at": ISO time or null}`."""
+    def check_in(self, session_id: str, payload: dict, by: str | None = None,
+                 device: str | None = None) -> dict:
+        """`{"member_no", "status": "present"|"leave", "at": ISO time or null}`. `by` (the
+        person or token) and `device` (where from) are kept on the entry."""
         data = load(schemas.CheckInIn(), payload)
         with self.emitting() as emit:
             entry, flags = attendance.record(self.db, session_id, data["member_no"],
                                              data["status"], emit, source="checkin",
-                                             at=data["at"])
+                                             at=data["at"], by=by, device=device)
         return _recorded(entry, flags)
 
     @rpc
-    def check_in_batch(self, session_id: str, payload: dict) -> dict:
+    def check_in_batch(self, session_id: str, payload: dict, by: str | None = None,
+                       device: str | None = None) -> dict:
         """`{"entries": [{"member_no", "status": "present"|"leave", "at": ISO time or null},
         …]}` (at most 5,000, applied in order) → `{"recorded": n, "unchanged": n, "refused":
         [{"index", "member_no", "rule", "reason"}, …], "flags": [flag, …]}`. The rules of
@@ -280,19 +283,28 @@ class EnrollmentService(PublishingService):
         data = load(schemas.CheckInBatchIn(), payload)
         with self.emitting() as emit:
             done = attendance.record_many(self.db, session_id, data["entries"], emit,
-                                          source="checkin")
+                                          source="checkin", by=by, device=device)
         return views.batch_view(done)
 
     @rpc
-    def correct_attendance(self, session_id: str, payload: dict) -> dict:
+    def correct_attendance(self, session_id: str, payload: dict, by: str | None = None,
+                           device: str | None = None) -> dict:
         """`{"member_no", "status": present|online|leave|absent, "reason"}`; until 23:59
         (Asia/Shanghai) of the 7th day after the session."""
         data = load(schemas.CorrectionIn(), payload)
         with self.emitting() as emit:
             entry, flags = attendance.record(self.db, session_id, data["member_no"],
                                              data["status"], emit, source="correction",
-                                             reason=data["reason"])
+                                             reason=data["reason"], by=by, device=device)
         return _recorded(entry, flags)
+
+    @rpc
+    def verify_attendance(self, class_id: str | None = None) -> dict:
+        """`peixun verify attendance`: every class's chain (or one class's) checked; the first
+        entry that does not hold, or None (attendance.verify)."""
+        if class_id is not None:
+            enrolment.get_class(self.db, class_id)   # an unknown class is a 404, not "fine"
+        return attendance.verify(self.db, class_id)
 
     @rpc
     def session_attendance(self, session_id: str, query: dict | None = None) -> dict:

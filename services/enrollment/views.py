@@ -73,7 +73,9 @@ def entry_view(entry) -> dict:
             "member_no": entry.member_no, "status": entry.status,
             "hours_earned": entry.hours_earned, "source": entry.source,
             "correction": entry.correction, "checked_in_at": _iso(entry.checked_in_at),
-            "reason": entry.reason, "recorded_at": _iso(entry.recorded_at)}
+            "reason": entry.reason, "recorded_at": _iso(entry.recorded_at),
+            "recorded_by": entry.recorded_by, "device": entry.device,
+            "chain_seq": entry.chain_seq, "entry_hash": entry.entry_hash}
 
 
 def flag_view(flag) -> dict:

@@ -2,12 +2,14 @@
 
 import json
 import sys
+import time
 
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
 from services.kit.database import commit_worker, find_database
 from services.kit.errors import DomainError, InvalidInput
+from services.kit.metrics import Metrics
 from services.kit.validation import load
 
 from . import audit, problems
@@ -29,6 +31,8 @@ class Http(HttpRequestHandler):
     the documented type answers 422 naming it, whatever the route then does with the body
     (once a service's TypeError on a raw value answered 502). The services still validate
     what reaches them."""
+
+    metrics = Metrics()
 
     def __init__(self, method, url, *, body=None, query=None, produces=None, created=False,
                  public=False, tag=None, body_required=True, page=False, path=None,
@@ -55,10 +59,16 @@ class Http(HttpRequestHandler):
         return super().get_entrypoint_parameters(request)
 
     def handle_request(self, request):
+        started = time.perf_counter()
         response = super().handle_request(request)
         # Before the answer leaves, so that whoever reads the trail next finds this write.
         audit.record(find_database(self.container).engine, request, self.url,
                      response.status_code)
+        # Labelled by the route's template, never the path: the label values stay bounded.
+        figures = self.metrics.figures
+        figures.http_requests.labels(self.url, self.method, str(response.status_code)).inc()
+        figures.http_request_seconds.labels(self.url, self.method).observe(
+            time.perf_counter() - started)
         return response
 
     def handle_result(self, event, worker_ctx, result, exc_info):

@@ -35,6 +35,14 @@ class ReportQuery(Strict):
     member_no = fields.String(validate=CODE)
     org_code = fields.String(validate=CODE)
     as_of = fields.Date()
+    section = fields.String(metadata={"description": (
+        "format=csv only: which table the CSV holds (one flat table with Chinese headings). "
+        "Left out: the report's main table; `overview`: its facts (项目, 内容); otherwise one "
+        "of the report's tables — class-record participants|sessions, class-plan sessions, "
+        "annual-summary tracks|sectors|committees|hours|hours-by-committee, coverage-gaps "
+        "committees|secretaries|members, filing-status organisations|items|overdue, "
+        "personal-archive years|classes|sessions|other. An unknown name answers 422 listing "
+        "the report's own.")})
 
 
 class FilingStatusQuery(Strict):

@@ -1,11 +1,15 @@
 """The gateway: the HTTP edge. It authenticates, then calls the services over RPC."""
 
+from datetime import UTC, datetime
+
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
+from nameko.timer import timer
 
 from services.kit import ServiceRpc
 from services.kit.rpc import RpcTimeout
 
+from . import xapi_push
 from .http import http, json_response
 from .routes.accounts import AccountsRoutes
 from .routes.checkin_pages import CheckinPagesRoutes
@@ -17,13 +21,14 @@ from .routes.pages import PagesRoutes
 from .routes.report_pages import ReportPagesRoutes
 from .routes.reporting import ReportingRoutes
 from .routes.scheduling import SchedulingRoutes
+from .routes.xapi import XapiRoutes
 
 HEALTH_TIMEOUT = 3.0
 
 
 class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRoutes,
                      AccountsRoutes, ClerkClassRoutes, ClerkNominationRoutes,
-                     CheckinPagesRoutes, PagesRoutes, ReportPagesRoutes):
+                     CheckinPagesRoutes, PagesRoutes, ReportPagesRoutes, XapiRoutes):
     name = "gateway"
 
     scheduling_health = ServiceRpc("scheduling", timeout=HEALTH_TIMEOUT)
@@ -41,6 +46,18 @@ class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRo
         healthy = all(state == "ok" for state in services.values())
         return json_response({"status": "ok" if healthy else "unavailable",
                               "services": services}, status=200 if healthy else 503)
+
+    @timer(interval=xapi_push.TICK_SECONDS)
+    def push_xapi(self):
+        """xAPI statements to the LRS that XAPI_LRS_URL names, if any (xapi_push)."""
+        settings = xapi_push.settings()
+        if settings is None:
+            return
+        xapi_push.tick(self.db, settings, self._xapi_page, xapi_push.send, datetime.now(UTC))
+        self.db.commit()
+
+    def _xapi_page(self, cursor, limit):
+        return self.reporting.xapi_statements(None, limit, cursor, None)
 
 
 def _probe(proxy) -> str:

@@ -44,6 +44,7 @@ from . import config
 from .amqp import ConfirmingPublisher, Outgoing, PublishFailed, corked, declare_topology
 from .database import find_database
 from .errors import DomainError, RetryLater
+from .metrics import Metrics, failure_kind, retry_reason
 from .models import inbox
 from .sql import insert_rows
 
@@ -61,6 +62,7 @@ H_ROUTING_KEY = "x-peixun-original-routing-key"
 H_QUEUE = "x-peixun-original-queue"
 H_ATTEMPTS = "x-peixun-attempts"
 H_FIRST_FAILED = "x-peixun-first-failed-at"
+H_DEAD_LETTERED_AT = "x-peixun-dead-lettered-at"   # when: `peixun dlq list` shows it
 # Set by a quorum queue on a message returned unsettled (its consumer died or let go of it).
 H_DELIVERY_COUNT = "x-delivery-count"
 
@@ -173,6 +175,7 @@ class _ConsumeLoop(ConsumerMixin):
 
 class EventHandler(Entrypoint):
     consumer = EventConsumer()
+    metrics = Metrics()
 
     def __init__(self, source: str, event_type: str, batch: int = 1, **kwargs):
         self.source = source
@@ -185,6 +188,7 @@ class EventHandler(Entrypoint):
         self.service = self.container.service_name
         self.queue, self.retry_queue = consumer_queues(self.service, self.source, self.event_type)
         self.consumer_name = self.queue.name
+        self._duplicates = self.metrics.figures.inbox_duplicates.labels(self.consumer_name)
         self.database = find_database(self.container)
         self._buffer: list = []
         self._flusher = None
@@ -203,12 +207,12 @@ class EventHandler(Entrypoint):
             # Every earlier delivery ended with the consumer gone before it settled: handling
             # it again would most likely take this process down too.
             self.dead_letter(message, f"redelivered {returned} times without being settled "
-                                      "(the consumer may crash on it)")
+                                      "(the consumer may crash on it)", kind="redelivered")
             return
         try:
             event = parse_event(message.body, source=self.source, event_type=self.event_type)
         except ContractError as exc:
-            self.dead_letter(message, exc.reason)
+            self.dead_letter(message, exc.reason, kind="contract")
             return
         self._buffer.append((event, message))
         self._last_arrival = time.monotonic()
@@ -254,6 +258,7 @@ class EventHandler(Entrypoint):
         for event, message in items:
             if event.id in ids:
                 log.info("skipping event %s: already handled", event.id)
+                self._duplicates.inc()
                 self.ack(message)
             else:
                 ids.add(event.id)
@@ -300,11 +305,12 @@ class EventHandler(Entrypoint):
 
     def fail(self, message, exc: BaseException):
         if isinstance(exc, sa_exc.IntegrityError) and self._already_handled(message):
+            self._duplicates.inc()
             self.ack(message)   # a twin delivery committed first
         elif is_retryable(exc):
             self.retry(message, exc)
         else:
-            self.dead_letter(message, failure_reason(exc))
+            self.dead_letter(message, failure_reason(exc), kind=failure_kind(exc))
 
     def _already_handled(self, message) -> bool:
         try:
@@ -356,24 +362,29 @@ class EventHandler(Entrypoint):
         first = headers.get(H_FIRST_FAILED) or datetime.now(UTC).isoformat()
         waited = time.time() - datetime.fromisoformat(first).timestamp()
         if has_deadline(exc) and waited > RETRY_DEADLINE:
-            self.dead_letter(message, f"gave up after {waited:.0f}s: {failure_reason(exc)}")
+            self.dead_letter(message, f"gave up after {waited:.0f}s: {failure_reason(exc)}",
+                             kind="gave_up")
             return
         exchange, routing_key = self._origin(headers, message)
         headers.update({H_ATTEMPTS: attempt, H_FIRST_FAILED: first, H_EXCHANGE: exchange,
                         H_ROUTING_KEY: routing_key, H_REASON: failure_reason(exc)})
         delay = retry_delay(attempt)
         log.info("retrying message in %.1fs (attempt %d): %s", delay, attempt, failure_reason(exc))
-        self._republish(message, self._copy(message, "", self.retry_queue.name, headers,
-                                            expiration=str(int(delay * 1000))))
+        if self._republish(message, self._copy(message, "", self.retry_queue.name, headers,
+                                               expiration=str(int(delay * 1000)))):
+            self.metrics.figures.retries.labels(self.consumer_name, retry_reason(exc)).inc()
 
-    def dead_letter(self, message, reason: str):
+    def dead_letter(self, message, reason: str, kind: str = "error"):
+        """`kind`, one of metrics.DEAD_LETTER_REASONS, labels peixun_dead_letters_total."""
         headers = dict(message.headers or {})
         exchange, routing_key = self._origin(headers, message)
         headers.update({H_REASON: reason, H_SERVICE: self.service, H_EXCHANGE: exchange,
-                        H_ROUTING_KEY: routing_key, H_QUEUE: self.queue.name})
+                        H_ROUTING_KEY: routing_key, H_QUEUE: self.queue.name,
+                        H_DEAD_LETTERED_AT: datetime.now(UTC).isoformat()})
         log.error("dead-lettering a message from %s/%s: %s", exchange, routing_key, reason)
-        self._republish(message, self._copy(message, DEAD_LETTER_EXCHANGE,
-                                            DEAD_LETTER_ROUTING_KEY, headers))
+        if self._republish(message, self._copy(message, DEAD_LETTER_EXCHANGE,
+                                               DEAD_LETTER_ROUTING_KEY, headers)):
+            self.metrics.figures.dead_letters.labels(self.consumer_name, kind).inc()
 
     @staticmethod
     def _copy(message, exchange, routing_key, headers, expiration=None) -> Outgoing:

@@ -12,6 +12,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
 from sqlalchemy import event as sa_event
 
@@ -58,3 +60,10 @@ inbox = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("consumer", "event_id", name="uq_inbox_consumer_event"),
 )
+
+
+def outbox_waiting():
+    """What waits in the outbox to be published: (events, when the oldest was written). A page
+    row (a bulk write's) counts its events. Health, `peixun status` and the metrics read it."""
+    return select(func.coalesce(func.sum(func.coalesce(outbox.c.events, 1)), 0),
+                  func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))

@@ -55,7 +55,8 @@ from services.contracts.topology import exchange_name
 from . import clock, config
 from .amqp import ConfirmingPublisher, Outgoing
 from .database import find_database
-from .models import outbox
+from .metrics import Metrics, OutboxCollector
+from .models import outbox, outbox_waiting
 
 log = logging.getLogger(__name__)
 
@@ -171,16 +172,19 @@ def event_id_of(body: str) -> str:
 
 
 def pending_events():
-    """How many events wait to be published (a page row counts its events)."""
-    return select(func.coalesce(func.sum(func.coalesce(outbox.c.events, 1)), 0)).where(
-        outbox.c.sent_at.is_(None))
+    """How many events wait to be published (models.outbox_waiting's first figure)."""
+    waiting = outbox_waiting()
+    return waiting.with_only_columns(waiting.selected_columns[0])
 
 
 class Relay(SharedExtension):
     """Publishes committed outbox rows. With replicas, the holder of an advisory lock does it."""
 
+    metrics = Metrics()
+
     def setup(self):
         self.database = find_database(self.container)
+        self.metrics.register(OutboxCollector(self.database))
         self.uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
         self.publisher = ConfirmingPublisher(self.uri)
         self.lock_key = f"peixun.relay.{self.container.service_name}"
@@ -264,7 +268,8 @@ class Relay(SharedExtension):
                 rows = connection.execute(next_rows(after)).all() if self._running else []
                 if rows:
                     messages = [message for r in rows for message in outgoing(r)]
-                    sending.append((rows, pipe.send(messages), len(messages)))
+                    sending.append((rows, pipe.send(messages), len(messages),
+                                    time.perf_counter()))
                     after = rows[-1].position
                 if not sending:
                     break
@@ -275,9 +280,13 @@ class Relay(SharedExtension):
                 sent += self._confirmed(connection, pipe, *sending.popleft())
         return sent
 
-    def _confirmed(self, connection, pipe, rows, last_tag: int, events: int) -> int:
+    def _confirmed(self, connection, pipe, rows, last_tag: int, events: int,
+                   on_wire_since: float) -> int:
         """The oldest batch on the wire, once confirmed, marked sent."""
-        for exchange, routing_key, reason in pipe.wait(last_tag):
+        returned = pipe.wait(last_tag)
+        figures = self.metrics.figures
+        figures.relay_confirm_seconds.observe(time.perf_counter() - on_wire_since)
+        for exchange, routing_key, reason in returned:
             # Topology declares every consumer queue up front: a return means nobody
             # consumes this type, so there is nobody to keep it for.
             log.info("relay: %s/%s has no consumer (%s); marked sent",
@@ -286,6 +295,7 @@ class Relay(SharedExtension):
             outbox.c.position.in_([r.position for r in rows])
         ).values(sent_at=datetime.now(UTC)))
         connection.commit()
+        figures.relay_published.inc(events)
         log.debug("relay: published %d events from %d rows", events, len(rows))
         return events
 

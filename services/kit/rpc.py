@@ -22,6 +22,7 @@ from .errors import (
     Unauthorized,
     Unavailable,
 )
+from .metrics import Metrics
 
 # Domain errors cross RPC as themselves (with their field errors), not as a bare RemoteError.
 for _error in (DomainError, NotFound, InvalidInput, Forbidden, Unauthorized, Rebuilding,
@@ -66,22 +67,30 @@ rpc = Rpc.decorator
 
 
 class _TimedMethod:
-    def __init__(self, method, service: str, name: str, timeout: float):
+    def __init__(self, method, service: str, name: str, timeout: float, timeouts=None):
         self.method, self.service, self.name, self.timeout = method, service, name, timeout
+        self.timeouts = timeouts   # peixun_rpc_timeouts_total, when the caller has metrics
 
     def __call__(self, *args, **kwargs):
         reply = self.method.call_async(*args, **kwargs)
-        with eventlet.Timeout(self.timeout, RpcTimeout(
-                f"{self.service}.{self.name} did not answer within {self.timeout}s")):
-            return reply.result()
+        try:
+            with eventlet.Timeout(self.timeout, RpcTimeout(
+                    f"{self.service}.{self.name} did not answer within {self.timeout}s")):
+                return reply.result()
+        except RpcTimeout:
+            if self.timeouts is not None:
+                self.timeouts.labels(f"{self.service}.{self.name}").inc()
+            raise
 
 
 class _TimedProxy:
-    def __init__(self, proxy, service: str, timeout: float):
+    def __init__(self, proxy, service: str, timeout: float, timeouts=None):
         self._proxy, self._service, self._timeout = proxy, service, timeout
+        self._timeouts = timeouts
 
     def __getattr__(self, name):
-        return _TimedMethod(getattr(self._proxy, name), self._service, name, self._timeout)
+        return _TimedMethod(getattr(self._proxy, name), self._service, name, self._timeout,
+                            self._timeouts)
 
 
 class TransientReplyListener(ReplyListener):
@@ -99,6 +108,7 @@ class ServiceRpc(RpcProxy):
     """`ServiceRpc("scheduling")`: nameko's RpcProxy with a timeout on every call."""
 
     rpc_reply_listener = TransientReplyListener()
+    metrics = Metrics()
 
     def __init__(self, target_service: str, timeout: float | None = None, **options):
         super().__init__(target_service, **options)
@@ -106,4 +116,5 @@ class ServiceRpc(RpcProxy):
 
     def get_dependency(self, worker_ctx):
         timeout = self.timeout or config.rpc_timeout()
-        return _TimedProxy(super().get_dependency(worker_ctx), self.target_service, timeout)
+        return _TimedProxy(super().get_dependency(worker_ctx), self.target_service, timeout,
+                           self.metrics.figures.rpc_timeouts)

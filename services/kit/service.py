@@ -7,7 +7,9 @@ from . import config
 from .amqp import declare_topology
 from .database import Database
 from .logging import LogContext
-from .outbox import Outbox, pending_events
+from .metrics import WorkerMetrics, age_seconds
+from .models import outbox_waiting
+from .outbox import Outbox
 from .rpc import rpc
 
 
@@ -26,11 +28,13 @@ class ServiceBase:
     topology = Topology()
     db = Database()
     log_context = LogContext()
+    metrics = WorkerMetrics()
 
     @rpc
     def health(self) -> dict:
+        """Also the port this replica serves /metrics on (None: none), since `0` picks one."""
         self.db.execute(text("SELECT 1"))
-        return {"status": "ok", "service": self.name}
+        return {"status": "ok", "service": self.name, "metrics_port": self.metrics.port}
 
 
 class PublishingService(ServiceBase):
@@ -40,6 +44,8 @@ class PublishingService(ServiceBase):
 
     @rpc
     def health(self) -> dict:
-        """Also how many events wait in the outbox: operators and the demo watch it drain."""
-        pending = self.db.execute(pending_events()).scalar_one()
-        return {**ServiceBase.health(self), "outbox_pending": pending}
+        """Also how many events wait in the outbox, and how long the oldest has: operators
+        (`peixun status`) and the demo watch it drain."""
+        pending, oldest = self.db.execute(outbox_waiting()).one()
+        return {**ServiceBase.health(self), "outbox_pending": int(pending),
+                "outbox_oldest_age_seconds": round(age_seconds(oldest), 3)}

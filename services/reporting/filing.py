@@ -5,6 +5,10 @@ What is filed is the report as it stood (its canonical JSON), kept with its sha2
 attachments it was filed with (attachments.py). A filing row is never changed: its review is a
 row of its own, the database refuses updates and deletes, and every read checks the bytes against
 the sha256.
+
+A training record also keeps the head of its class's attendance chain it summarised (as the
+attendance_recorded events told it): when the class's head moves on, attendance changed after
+the record was filed, and the filing says so.
 """
 
 import base64
@@ -12,8 +16,8 @@ import hashlib
 import json
 import uuid
 
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, or_, select
 
 from services.kit.errors import DomainError, Forbidden, InvalidInput, NotFound, Tampered
 from services.kit.validation import MAX_PAGE
@@ -21,12 +25,13 @@ from services.kit.validation import MAX_PAGE
 from . import attachments as attached
 from . import domain as d
 from . import projections
-from .models import filing, filing_attachment, filing_review, rp_class
+from .models import filing, filing_attachment, filing_review, rp_attendance, rp_class
 from .render import canonical_json, render
 from .reports import REPORTS, common
 
 REPORT_OF = {"plan": "class-plan", "record": "class-record"}
 EVENT_OF = {"acknowledged": "filing_acknowledged", "returned": "filing_returned"}
+ATTENDANCE_CHANGED = "考勤记录在备案后有变动"
 
 
 def _rows(db, *where):
@@ -47,10 +52,13 @@ def verified(row) -> dict:
     return {**row, "content": content}
 
 
-def describe(row, class_sequence: int | None = None, attachments: list | None = None) -> dict:
+def describe(row, class_sequence: int | None = None, attachments: list | None = None,
+             attendance_head: tuple | None = None) -> dict:
     """A filing version as the API shows it; `class_sequence`: the class's now, to tell whether
-    it changed after this version was filed; `attachments`: what it was filed with."""
+    it changed after this version was filed; `attachments`: what it was filed with;
+    `attendance_head`: the class's attendance chain head now, (sequence, sha256)."""
     status = row["action"] or "filed"
+    attendance_changed = attendance_changed_since_filed(row, attendance_head)
     return {
         "filing_id": row["filing_id"], "class_id": row["class_id"], "kind": row["kind"],
         "kind_label": d.FILING_KINDS[row["kind"]], "version": row["version"],
@@ -65,7 +73,35 @@ def describe(row, class_sequence: int | None = None, attachments: list | None = 
         "changed_label": (d.FILING_STATES["changed"] if d.changed_since_filed(
             row.get("class_sequence"), class_sequence) else None),
         "attachments": attachments or [],
+        "attendance_chain": {"sequence": row.get("attendance_chain_sequence"),
+                             "head": row.get("attendance_chain_head")},
+        "attendance_changed_since_filed": attendance_changed,
+        "attendance_changed_label": ATTENDANCE_CHANGED if attendance_changed else None,
     }
+
+
+def attendance_changed_since_filed(row, attendance_head: tuple | None) -> bool:
+    """A record filed with a chain head whose class's head is another now. A plan, or a
+    record filed before heads were kept, tells nothing."""
+    if row.get("attendance_chain_sequence") is None:
+        return False
+    filed = (row["attendance_chain_sequence"], row.get("attendance_chain_head"))
+    return tuple(attendance_head or (0, None)) != filed
+
+
+def attendance_heads(db, class_ids) -> dict[str, tuple[int, str]]:
+    """Each class's attendance chain head as reporting has heard: (sequence, sha256) of the
+    highest place its attendance events carried."""
+    ids = sorted(set(class_ids))
+    if not ids:
+        return {}
+    c = rp_attendance.c
+    newest = (select(c.class_id, func.max(c.chain_sequence).label("sequence"))
+              .where(c.class_id.in_(ids), c.chain_sequence.is_not(None))
+              .group_by(c.class_id).subquery())
+    return {class_id: (sequence, head) for class_id, sequence, head in db.execute(
+        select(c.class_id, c.chain_sequence, c.chain_head).join(newest, and_(
+            newest.c.class_id == c.class_id, newest.c.sequence == c.chain_sequence)))}
 
 
 def class_sequences(db, class_ids) -> dict[str, int]:
@@ -109,7 +145,11 @@ def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by:
         "sha256": hashlib.sha256(content).hexdigest(), "content": content,
         "deadline": d.deadline_for(kind, row["start_date"], row["completed_on"]),
         "filed_at": now or d.now(), "filed_by": filed_by, "class_sequence": row["sequence"],
+        "attendance_chain_sequence": None, "attendance_chain_head": None,
     }
+    head = attendance_heads(db, [class_id]).get(class_id, (0, None))
+    if kind == "record":
+        filed["attendance_chain_sequence"], filed["attendance_chain_head"] = head
     try:
         with db.begin_nested():
             db.execute(filing.insert().values(**filed))
@@ -122,7 +162,7 @@ def file(db, outbox, class_id: str, kind: str, acting_org: str | None, filed_by:
     outbox.add("report_filed", _event(filed, "filed"))
     return describe({**filed, "action": None, "reason": None, "reviewed_at": None,
                      "reviewed_by": None}, row["sequence"],
-                    attached.listed(db, [filed["filing_id"]])[filed["filing_id"]])
+                    attached.listed(db, [filed["filing_id"]])[filed["filing_id"]], head)
 
 
 def get(db, filing_id: str, within: str | None = None) -> dict:
@@ -140,7 +180,8 @@ def get(db, filing_id: str, within: str | None = None) -> dict:
 def show(db, filing_id: str, within: str | None = None) -> dict:
     row = get(db, filing_id, within)
     return describe(row, class_sequences(db, [row["class_id"]]).get(row["class_id"]),
-                    attached.listed(db, [filing_id])[filing_id])
+                    attached.listed(db, [filing_id])[filing_id],
+                    attendance_heads(db, [row["class_id"]]).get(row["class_id"]))
 
 
 def review(db, outbox, filing_id: str, action: str, reason: str | None,
@@ -160,7 +201,8 @@ def review(db, outbox, filing_id: str, action: str, reason: str | None,
                           rule="reviewed_once") from None
     outbox.add(EVENT_OF[action], _event(row, action, reviewed["reason"]))
     return describe({**row, **reviewed}, class_sequences(db, [row["class_id"]]).get(
-        row["class_id"]), attached.listed(db, [filing_id])[filing_id])
+        row["class_id"]), attached.listed(db, [filing_id])[filing_id],
+        attendance_heads(db, [row["class_id"]]).get(row["class_id"]))
 
 
 def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
@@ -191,8 +233,10 @@ def inbox(db, org_code: str | None, status: str | None = "filed", page: int = 1,
                      .offset((page - 1) * per_page).limit(per_page)).scalars().all()
     rows = {r["filing_id"]: r for r in _rows(db, filing.c.filing_id.in_(ids))} if ids else {}
     sequences = class_sequences(db, [r["class_id"] for r in rows.values()])
+    heads = attendance_heads(db, [r["class_id"] for r in rows.values()])
     listed = attached.listed(db, ids)
-    return {"items": [describe(verified(rows[i]), sequences.get(rows[i]["class_id"]), listed[i])
+    return {"items": [describe(verified(rows[i]), sequences.get(rows[i]["class_id"]), listed[i],
+                               heads.get(rows[i]["class_id"]))
                       for i in ids], "total": total, "page": page, "per_page": per_page}
 
 
@@ -206,8 +250,9 @@ def of_class(db, class_id: str, within: str | None = None) -> dict:
             raise Forbidden("this class's filings are outside your organisation's subtree",
                             rule="scope")
     sequence = class_sequences(db, [class_id]).get(class_id)
+    head = attendance_heads(db, [class_id]).get(class_id)
     listed = attached.listed(db, [r["filing_id"] for r in rows])
-    items = [describe(r, sequence, listed[r["filing_id"]]) for r in rows]
+    items = [describe(r, sequence, listed[r["filing_id"]], head) for r in rows]
     return {"items": items, "total": len(items), "page": 1, "per_page": max(len(items), 1)}
 
 

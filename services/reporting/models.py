@@ -157,6 +157,10 @@ rp_attendance = Table(
     Column("hours_ch", Integer, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("correction", Boolean, nullable=False),
+    # The class's attendance chain head this entry made (its sha256 and place), when the event
+    # carries it: the class's current head is the highest place among its rows.
+    Column("chain_head", String(64)),
+    Column("chain_sequence", BigInteger),
     Column("vkey", String(VKEY), nullable=False),
 )
 
@@ -245,6 +249,10 @@ filing = Table(
     Column("filed_by", String(100), nullable=False),
     # The class's sequence the filed version was built at (None: filed before it was kept).
     Column("class_sequence", Integer),
+    # A record: the class's attendance chain head it summarised, and its place (0 and None:
+    # no attendance yet; None and None: filed before heads were kept, or a plan).
+    Column("attendance_chain_sequence", BigInteger),
+    Column("attendance_chain_head", String(64)),
     UniqueConstraint("class_id", "kind", "version", name="uq_filing_version"),
 )
 

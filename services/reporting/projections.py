@@ -194,6 +194,8 @@ def _attendance(e):
             "class_id": d["class_id"], "member_no": d["member_no"], "status": d["status"],
             "hours_ch": centi(d["hours_earned"]), "recorded_at": moment(d["recorded_at"]),
             "correction": bool(d["correction"]),
+            # The class's attendance chain after this entry (older events carry none).
+            "chain_head": d.get("chain_head"), "chain_sequence": d.get("chain_sequence"),
             "vkey": event_key(e, stamp(d["recorded_at"]))}
 
 
@@ -277,9 +279,10 @@ PROJECTIONS = (
     Projection(models.rp_attendance, ("attendance_recorded",), _attendance, {
         "enrollment_id": "text", "session_id": "text", "class_id": "text",
         "member_no": "text", "status": "text", "hours_earned": "numeric",
-        "recorded_at": "timestamptz", "correction": "boolean"}, {
+        "recorded_at": "timestamptz", "correction": "boolean", "chain_head": "text",
+        "chain_sequence": "bigint"}, {
         **_same("enrollment_id", "session_id", "class_id", "member_no", "status",
-                "recorded_at", "correction"),
+                "recorded_at", "correction", "chain_head", "chain_sequence"),
         "hours_ch": sql_centi("d.hours_earned"),
         "vkey": sql_key(sql_stamp("d.recorded_at"))}),
     Projection(models.rp_completion, ("completion_recorded",), _completion, {

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from services.kit import NotFound, PublishingService, event_handler
 from services.kit.rpc import rpc
 
-from . import filing, projections, store
+from . import filing, projections, store, xapi
 from .models import ClassProgress, rp_state
 from .render.remote import renderer
 from .reports import REPORTS
@@ -142,6 +142,13 @@ class ReportingService(PublishingService):
                            entity="class_progress")
         return {"class_id": class_id, "completed_sessions": progress.completed_sessions,
                 "completed_hours": progress.completed_hours}
+
+    @rpc
+    def xapi_statements(self, since: str | None = None, limit: int | None = None,
+                        cursor: str | None = None, within: str | None = None) -> dict:
+        """xAPI statements (attended, completed) after `cursor`, stored after `since`:
+        {statements, cursor, more, consistent_through}. `within`: as for reports."""
+        return xapi.page(self.db, since, limit, cursor, within)
 
     @rpc
     def replay_state(self) -> dict:

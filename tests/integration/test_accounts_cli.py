@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from services.cli import main
+from services.enrollment.service import EnrollmentService
 from services.gateway import auth, tokens
 from services.kit import config
 from services.kit.database import make_engine
@@ -28,11 +29,25 @@ def gateway_db(database_urls, monkeypatch):
     return url
 
 
+@pytest.fixture
+def tree(container_factory, service_config, rpc, monkeypatch):
+    """Enrollment running with a committee CA and its organisation CA01: an account or token
+    limited to a subtree names an organisation that exists."""
+    container_factory(EnrollmentService, service_config).start()
+    rpc.enrollment.import_orgs([
+        {"row": 2, "org_code": "CA", "name": "某党工委", "parent_code": "", "kind": "committee",
+         "sector": ""},
+        {"row": 3, "org_code": "CA01", "name": "某村党支部", "parent_code": "CA",
+         "kind": "grassroots", "sector": "village"}])
+    monkeypatch.setenv("AMQP_URI", service_config["AMQP_URI"])
+    return service_config["AMQP_URI"]
+
+
 def peixun(*args, stdin: str | None = None):
     return CliRunner().invoke(main, list(args), input=stdin)
 
 
-def test_a_user_is_created_from_a_password_on_stdin_listed_and_disabled(gateway_db):
+def test_a_user_is_created_from_a_password_on_stdin_listed_and_disabled(gateway_db, tree):
     made = peixun("user", "create", "--username", "Li.Ming", "--role", "committee_admin",
                   "--org", "CA", "--password-stdin", stdin=PASSWORD + "\n")
     assert made.exit_code == 0, made.output
@@ -70,7 +85,7 @@ def test_a_taken_user_name_or_an_unknown_user_exits_1(gateway_db):
     tokens.create_user("wang", "district_admin", None, PASSWORD, database_url=gateway_db)
     taken = peixun("user", "create", "--username", "WANG", "--role", "district_admin",
                    "--password-stdin", stdin=PASSWORD)
-    assert taken.exit_code == 1 and "refused: user wang exists" in taken.stderr
+    assert taken.exit_code == 1 and "peixun: user wang exists" in taken.stderr
     unknown = peixun("user", "disable", "nobody")
     assert unknown.exit_code == 1 and "no user nobody" in unknown.stderr
 
@@ -110,10 +125,10 @@ def test_bad_token_commands_say_why_with_their_exit_code(gateway_db, args, code,
     assert says in outcome.stderr and "Traceback" not in outcome.output
 
 
-def test_the_real_command_reads_the_password_from_a_pipe(gateway_db):
+def test_the_real_command_reads_the_password_from_a_pipe(gateway_db, tree):
     command = [str(Path(sys.executable).parent / "peixun"), "user", "create", "--username", "zhao",
                "--role", "org_admin", "--org", "CA01", "--password-stdin"]
-    env = {"GATEWAY_DATABASE_URL": gateway_db, "PATH": "/usr/bin:/bin"}
+    env = {"GATEWAY_DATABASE_URL": gateway_db, "AMQP_URI": tree, "PATH": "/usr/bin:/bin"}
     short = subprocess.run(command, input="abc\n", capture_output=True, text=True, env=env,
                            cwd=config.ROOT, timeout=60)
     assert short.returncode == 2 and "too short" in short.stderr
@@ -122,3 +137,19 @@ def test_the_real_command_reads_the_password_from_a_pipe(gateway_db):
                           env=env, cwd=config.ROOT, timeout=60)
     assert made.returncode == 0, made.stderr
     assert [u["username"] for u in tokens.list_users(database_url=gateway_db)] == ["zhao"]
+
+
+@pytest.mark.parametrize("command", [
+    ["token", "create", "--role", "committee_admin", "--org", "NOPE"],
+    ["user", "create", "--username", "li", "--role", "org_admin", "--org", "NOPE",
+     "--password-stdin"],
+])
+def test_an_organisation_that_does_not_exist_is_refused_and_nothing_is_made(gateway_db, tree,
+                                                                            command):
+    outcome = peixun(*command, stdin=PASSWORD + "\n")
+    assert (outcome.exit_code, type(outcome.exception)) == (1, SystemExit), outcome.output
+    assert outcome.stderr == "peixun: no organisation NOPE\n"
+    assert tokens.list_tokens(database_url=gateway_db) == []
+    assert tokens.list_users(database_url=gateway_db) == []
+    made = peixun("token", "create", "--role", "committee_admin", "--org", "CA")
+    assert made.exit_code == 0 and made.stdout.startswith("px_"), made.output

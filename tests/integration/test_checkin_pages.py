@@ -153,3 +153,7 @@ def test_a_signed_in_clerks_scan_carries_the_forms_csrf_token(door):
     sent = browser.post(path, data={"member_no": "A3", "action": "leave", "csrf": csrf},
                         timeout=30)
     assert sent.status_code == 200 and "请假，已记录" in result_of(sent.text)
+    # The attendance log keeps who made the entry and from where.
+    latest = door.entries("A3")[-1]
+    assert (latest["status"], latest["recorded_by"], latest["device"]) == (
+        "leave", "clerk_a", "checkin-page")

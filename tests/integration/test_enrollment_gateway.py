@@ -123,6 +123,9 @@ def test_a_checkin_token_records_attendance_for_its_classes_only(gateway):
         "member_no": "A1", "at": session["starts_at"].isoformat()})
     assert answer.status_code == 201, answer.text
     assert answer.json()["entry"]["status"] == "present"
+    # The attendance log keeps who made the entry (the token, by its id) and from where.
+    assert answer.json()["entry"]["recorded_by"].startswith("token:")
+    assert answer.json()["entry"]["device"] == "api"
 
     elsewhere = token("checkin", classes=[str(uuid.uuid4())])
     assert requests.post(url, headers=elsewhere, json={"member_no": "A2"}, timeout=10
@@ -133,6 +136,7 @@ def test_a_checkin_token_records_attendance_for_its_classes_only(gateway):
     corrected = requests.post(f"{url}/corrections", headers=district, timeout=10, json={
         "member_no": "A2", "status": "leave", "reason": "事假"})
     assert corrected.status_code == 201 and corrected.json()["entry"]["correction"] is False
+    assert corrected.json()["entry"]["recorded_by"] != answer.json()["entry"]["recorded_by"]
     sheet = requests.get(url, headers=desk, timeout=10).json()
     assert {i["member_no"]: i["attendance"] for i in sheet["items"]} == {
         "A1": "present", "A2": "leave"}

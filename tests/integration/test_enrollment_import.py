@@ -54,7 +54,7 @@ def test_organisations_then_members_from_xlsx_with_bad_rows(enrollment, rpc, tmp
     runner = CliRunner()
     orgs = workbook(tmp_path / "orgs.xlsx", ORG_HEADER, ORG_ROWS)
     result = runner.invoke(main, ["import", "orgs", orgs])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output      # a row was rejected: scripts can tell
     assert "row 6: parent_code: parent FX09 never appears" in result.output
     assert "4 rows kept, 1 bad" in result.output
     assert rpc.enrollment.org_ancestors("FX0102") == ["FX0102", "FX01", "FX"]
@@ -68,13 +68,15 @@ def test_organisations_then_members_from_xlsx_with_bad_rows(enrollment, rpc, tmp
     members[50] = [None, "无编号", "FX0101", "2015-07-01", "企业", None]   # row 52
     members[0][5] = "FX0101"           # M00001 is the village secretary
     path = workbook(tmp_path / "members.xlsx", MEMBER_HEADER, members)
-    result = runner.invoke(main, ["import", "members", path, "--chunk", "500"])
+    result = runner.invoke(main, ["import", "members", path, "--chunk", "500",
+                                  "--allow-rejects"])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("row ")]
     assert lines == [
         "row 12: org_code: no organisation NOPE",
         "row 22: joined_on: '2015/07/01' is not a date (YYYY-MM-DD)",
-        "row 32: employment: '农民' is not a valid employment (enterprise, institution, other)",
+        "row 32: employment: '农民' is not a valid employment (enterprise/企业, "
+        "institution/机关事业单位, other/其他)",
         "row 42: member_no: M00040 appears again (first at row 41)",
         "row 52: member_no: missing",
     ]
@@ -84,7 +86,7 @@ def test_organisations_then_members_from_xlsx_with_bad_rows(enrollment, rpc, tmp
     assert rpc.enrollment.get_organisation("FX0101")["secretary_member_no"] == "M00001"
 
     again = runner.invoke(main, ["import", "members", path])     # a re-import updates
-    assert again.exit_code == 0 and "1195 rows kept" in again.output
+    assert again.exit_code == 1 and "1195 rows kept" in again.output
     assert rpc.enrollment.list_members("FX", {"subtree": True, "per_page": 1})["total"] == 1195
 
 
@@ -92,7 +94,7 @@ def test_a_file_that_cannot_be_read_exits_non_zero(enrollment, tmp_path):
     path = tmp_path / "members.csv"
     path.write_text("编号,姓名\n1,张三\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["import", "members", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "nothing could be read" in result.output
 
 
@@ -168,6 +170,7 @@ def test_study_hours_from_a_file_are_kept_told_and_never_counted_twice(
             ["H1", year, "2", "自学", "支部学习", f"{year}-01-01"],                # row 5
             ["H1", year - 1, "2", "unit", "支部学习", f"{year}-01-01"]])           # row 6
     result = runner.invoke(main, ["import", "hours", str(path)])
+    assert result.exit_code == 1    # rows were rejected
     lines = [line for line in result.output.splitlines() if line.startswith("row ")]
     assert lines[0] == "row 4: member_no: no member H3"
     assert lines[1].startswith("row 5: source: '自学' is not a valid source (unit/单位自行组织")

@@ -349,7 +349,9 @@ def test_a_page_the_broker_refuses_halfway_stays_unsent_and_goes_out_whole_later
         eventlet.sleep(1.0)   # the relay tries again meanwhile, and is refused again
         # One batch, the lone event and the page: none of it marked sent.
         assert pending(engine) == 9
-        assert rpc.enrollment.health()["outbox_pending"] == 9
+        health = rpc.enrollment.health()
+        assert health["outbox_pending"] == 9
+        assert health["outbox_oldest_age_seconds"] >= 1.0   # waiting since before the sleep
     finally:
         requests.delete(policy, auth=RABBIT_AUTH, timeout=10)
     wait_until(lambda: pending(engine) == 0, timeout=20, message="the page to go out")

@@ -7,29 +7,21 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from services.gateway.service import GatewayService
 from services.gateway.tokens import create
-from services.reporting.service import ReportingService
-from tests.support.districts import send, small_district, uid
-from tests.support.system import free_port
-from tests.support.waiting import wait_until
+from tests.support.districts import small_district, uid
+from tests.support.system import reporting_behind_the_gateway
 
 
 @pytest.fixture
 def gateway(runner_factory, service_config, database_urls, publish, rpc):
-    port = free_port()
-    config = {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
-    runner_factory(config, ReportingService, GatewayService).start()
-    events = small_district().events
-    send(publish, events)
-    wait_until(lambda: rpc.reporting.replay_state()["events"] == len(events), timeout=20,
-               message="the district handled")
+    base = reporting_behind_the_gateway(runner_factory, service_config, publish, rpc,
+                                        small_district().events)
     url = database_urls["gateway"]
 
     def token(role, org=None):
         return {"Authorization": f"Bearer {create(role, org, database_url=url)}"}
 
-    return f"http://127.0.0.1:{port}", token
+    return base, token
 
 
 def get(base, path, headers, **params):

@@ -54,9 +54,11 @@ class Door:
                          data={"member_no": member_no, **fields}, allow_redirects=False)
 
     def history(self, member_no, session="a"):
-        return [(e["status"], e["source"]) for e in self.call(
-            "GET", f"/api/v1/sessions/{self.sessions[session]}/attendance/{member_no}"
-        ).json()["items"]]
+        return [(e["status"], e["source"]) for e in self.entries(member_no, session)]
+
+    def entries(self, member_no, session="a"):
+        return self.call("GET", f"/api/v1/sessions/{self.sessions[session]}/attendance/"
+                                f"{member_no}").json()["items"]
 
 
 def build(door: Door) -> Door:

@@ -89,3 +89,21 @@ def known(call, key):
         return call(key)
     except Exception:  # noqa: BLE001 - not there yet
         return None
+
+
+def reporting_behind_the_gateway(runner_factory, service_config, publish, rpc, events,
+                                 timeout: float = 20) -> str:
+    """Reporting and the gateway in this process, the district's `events` sent and handled;
+    the gateway's base URL."""
+    from services.gateway.service import GatewayService
+    from services.reporting.service import ReportingService
+    from tests.support.districts import send
+    from tests.support.waiting import wait_until
+
+    port = free_port()
+    config = {**service_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    runner_factory(config, ReportingService, GatewayService).start()
+    send(publish, events)
+    wait_until(lambda: rpc.reporting.replay_state()["events"] == len(events), timeout=timeout,
+               message="the district handled")
+    return f"http://127.0.0.1:{port}"

@@ -9,6 +9,7 @@ as tests/data/compose_spec.json so no network is needed.
 import json
 import re
 import shlex
+import subprocess
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -18,6 +19,16 @@ from jsonschema.validators import validator_for
 from services.cli.launch import service_command
 from services.contracts.definitions import rabbitmq_definitions, render
 from services.kit.config import SERVICES
+from services.kit.metrics import DEFAULT_PORTS, Figures, OutboxCollector
+from tests.support.promql import (
+    PROMTOOL,
+    RABBITMQ_METRICS,
+    SCRAPE_METRICS,
+    dashboard_queries,
+    exported_names,
+    grafana_to_promql,
+    metric_names,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -369,3 +380,117 @@ def test_image_is_python_311_slim_runs_as_non_root_and_defaults_to_help(dockerfi
     owned = " ".join(args for keyword, args in dockerfile if keyword == "RUN" and "chown" in args)
     assert any(mpl_dir.startswith(p) for p in re.findall(r"chown -R \S+ (\S+)", owned)), \
         "MPLCONFIGDIR must be owned by the service user"
+
+
+# -- (8) metrics: Prometheus, alert rules and Grafana ----------------------------------------
+
+PROMETHEUS_DIR = DEPLOY / "prometheus"
+GRAFANA_DIR = DEPLOY / "grafana"
+DASHBOARDS = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
+
+
+def _promtool(*args: str, cwd: Path = PROMETHEUS_DIR) -> subprocess.CompletedProcess:
+    assert PROMTOOL.exists(), "promtool is missing: `make test` installs Debian's prometheus"
+    return subprocess.run([str(PROMTOOL), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+def _service_figure_names() -> set[str]:
+    """Every sample name a peixun service can export, from a registry of its figures."""
+    figures = Figures()
+    return (exported_names(figures.registry.collect())
+            | exported_names(OutboxCollector(None).describe()))
+
+
+def test_prometheus_configuration_passes_promtool_check_config():
+    checked = _promtool("check", "config", "prometheus.yml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_alert_rules_pass_promtool_check_rules_and_their_own_unit_tests():
+    checked = _promtool("check", "rules", "alerts.yml")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tested = _promtool("test", "rules", "alerts_test.yml")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def test_alerts_cover_outbox_lag_dead_letters_consumers_queue_depth_and_rpc_errors():
+    rules = {rule["alert"]: rule["expr"]
+             for group in yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())["groups"]
+             for rule in group["rules"]}
+    reads = {alert: metric_names(expr) for alert, expr in rules.items()}
+    assert "peixun_outbox_oldest_age_seconds" in reads["PeixunOutboxLagGrowing"]
+    assert "peixun_dead_letters_total" in reads["PeixunDeadLettersArriving"]
+    assert "rabbitmq_detailed_queue_consumers" in reads["PeixunConsumerGone"]
+    assert "rabbitmq_detailed_queue_messages" in reads["PeixunQueueDepthGrowing"]
+    assert "peixun_rpc_errors_total" in reads["PeixunRpcErrors"]
+    known = _service_figure_names() | RABBITMQ_METRICS | SCRAPE_METRICS
+    unknown = {alert: names - known for alert, names in reads.items() if names - known}
+    assert not unknown, f"alerts read metrics nobody exports: {unknown}"
+
+
+def test_prometheus_scrapes_every_service_on_its_metrics_port_and_rabbitmq(compose):
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    scraped = {sd["names"][0]: sd["port"] for sd in jobs["peixun"]["dns_sd_configs"]}
+    assert scraped == DEFAULT_PORTS
+    for name, port in DEFAULT_PORTS.items():
+        environment = compose["services"][name]["environment"]
+        assert environment[f"{name.upper()}_METRICS_PORT"] == str(port)
+    assert jobs["rabbitmq"]["static_configs"][0]["targets"] == ["rabbitmq:15692"]
+    assert jobs["rabbitmq-queues"]["metrics_path"] == "/metrics/detailed"
+
+
+def test_rabbitmq_runs_the_prometheus_plugin_in_compose_and_on_a_laptop(compose):
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["services"]["rabbitmq"]["volumes"]}
+    plugins_file = ROOT / mounts["/etc/rabbitmq/enabled_plugins"]
+    assert "rabbitmq_prometheus" in plugins_file.read_text()
+    assert "rabbitmq_management" in plugins_file.read_text()
+    infra = (DEPLOY / "local" / "ensure-infra.sh").read_text()
+    assert re.search(r"rabbitmq-plugins enable .*rabbitmq_prometheus", infra)
+
+
+def test_compose_runs_pinned_prometheus_and_grafana_with_the_deploy_files(compose):
+    prometheus, grafana = compose["services"]["prometheus"], compose["services"]["grafana"]
+    for service in (prometheus, grafana):
+        image, _, tag = service["image"].partition(":")
+        assert tag and tag != "latest", f"{image} is pinned to a version"
+        assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    provider = yaml.safe_load((GRAFANA_DIR / "provisioning" / "dashboards" / "peixun.yml")
+                              .read_text())["providers"][0]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
+    source = yaml.safe_load((GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml")
+                            .read_text())["datasources"][0]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+
+
+def test_there_is_a_peixun_dashboard_and_a_rabbitmq_one():
+    assert {path.stem for path in DASHBOARDS} == {"peixun", "rabbitmq-overview"}
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_dashboard_is_json_naming_only_metrics_that_exist(path):
+    dashboard = json.loads(path.read_text(encoding="utf-8"))
+    assert dashboard["uid"] and dashboard["title"]
+    queries = dashboard_queries(dashboard)
+    assert len(queries) >= 10
+    source_uid = json.dumps(dashboard).count('"uid": "prometheus"')
+    assert source_uid >= len(queries), "every panel reads the provisioned data source"
+    known = _service_figure_names() | RABBITMQ_METRICS | SCRAPE_METRICS
+    unknown = {expr: metric_names(expr) - known for expr in queries if metric_names(expr) - known}
+    assert not unknown, f"{path.name} names metrics nobody exports: {unknown}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_dashboard_queries_are_promql_that_promtool_accepts(path, tmp_path):
+    queries = dashboard_queries(json.loads(path.read_text(encoding="utf-8")))
+    rules = {"groups": [{"name": "dashboard", "rules": [
+        {"record": f"dashboard:query{i}", "expr": grafana_to_promql(expr)}
+        for i, expr in enumerate(queries)]}]}
+    (tmp_path / "queries.yml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    checked = _promtool("check", "rules", "queries.yml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

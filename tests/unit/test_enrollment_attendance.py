@@ -6,7 +6,8 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.enrollment import attendance, completion, domain, enrolment
@@ -400,7 +401,7 @@ def test_a_completed_session_marks_everyone_without_a_record_absent(world, lesso
     assert attendance.mark_absent(world.db, row, world.emit, now=during(row, 101)) == 0
 
 
-def test_absent_is_written_for_a_large_class_in_one_statement(world):
+def test_absent_is_written_for_a_large_class_at_once(world):
     class_id = world.klass(category="enterprise", capacity=0, delivery="live")
     world.db.add_all([Member(member_no=f"B{i}", name="x", org_code="FX0102",
                              joined_on=date(2000, 1, 1), employment="enterprise", active=True,
@@ -465,6 +466,7 @@ def snapshot(world) -> dict:
     def plain(data):
         data = dict(data)
         data["enrollment_id"] = who[data["enrollment_id"]]
+        data.pop("chain_head", None)    # a hash over the generated enrolment id
         return data
 
     log = db.execute(select(AttendanceEntry).order_by(AttendanceEntry.position)).scalars()
@@ -662,7 +664,7 @@ def test_a_batch_takes_the_same_number_of_statements_whatever_its_size(world):
         assert len(done.entries) == len(people)
 
     counts = statements_for(world, [range(0, 10), range(10, 400)], check_in_all)
-    assert counts[0] == counts[1] <= 6
+    assert counts[0] == counts[1] <= 7     # 7: the class's chain head is one read
 
 
 def test_online_viewers_are_recorded_in_the_same_number_of_statements_whatever_their_number(
@@ -675,7 +677,7 @@ def test_online_viewers_are_recorded_in_the_same_number_of_statements_whatever_t
         assert result["online"] == len(people)
 
     counts = statements_for(world, [range(0, 10), range(10, 400)], watched)
-    assert counts[0] == counts[1] <= 9
+    assert counts[0] == counts[1] <= 10    # 10: the class's chain head is one read
 
 
 @pytest.mark.postgres
@@ -709,3 +711,240 @@ def test_two_batches_of_one_persons_minutes_at_once_still_add_up(tmp_path, reque
         assert second["result"]["online"] == 1
         assert attendance.current_status(db, enrolled.enrollment_id,
                                          row.session_id) == "online"
+
+
+# -- the chain: a tamper-evident log -------------------------------------------------------------
+
+def chain_of(db, class_id) -> list:
+    return db.execute(select(AttendanceEntry).where(AttendanceEntry.class_id == class_id)
+                      .order_by(AttendanceEntry.chain_seq)).scalars().all()
+
+
+def a_day_of_attendance(world, lesson):
+    """E1 present (by a clerk at the door), E2 on leave then corrected to present, E3 absent
+    when the session completed: four entries in the class's chain."""
+    _, row = lesson
+    attendance.record(world.db, row.session_id, "E1", "present", world.emit, source="checkin",
+                      at=during(row), now=during(row), by="clerk1", device="check-in page")
+    check_in(world, row, "E2", status="leave")
+    correct(world, row, "E2", "present", now=during(row, 30))
+    attendance.mark_absent(world.db, row, world.emit, now=during(row, 100))
+    world.db.flush()
+
+
+def test_each_entry_is_chained_to_the_one_before_it_in_its_class(world, lesson):
+    class_id, row = lesson
+    other = world.klass(category="enterprise", capacity=10)
+    world.nominate(other, "E1")
+    elsewhere = world.session(other, DAY, 1, hours=2.0)
+    a_day_of_attendance(world, lesson)
+    check_in(world, elsewhere, "E1", at=during(elsewhere))
+    chain = chain_of(world.db, class_id)
+    assert [(e.chain_seq, e.member_no, e.status) for e in chain] == [
+        (1, "E1", "present"), (2, "E2", "leave"), (3, "E2", "present"), (4, "E3", "absent")]
+    assert [e.prev_hash for e in chain] == [attendance.GENESIS] + \
+        [e.entry_hash for e in chain[:-1]]
+    assert all(e.entry_hash == attendance.entry_hash(e, e.prev_hash) for e in chain)
+    # Another class's chain starts afresh.
+    [first] = chain_of(world.db, other)
+    assert (first.chain_seq, first.prev_hash) == (1, attendance.GENESIS)
+    # Each event carries the head it made: reporting keeps the newest per class.
+    heads = [(d["chain_sequence"], d["chain_head"]) for d in world.events("attendance_recorded")
+             if d["class_id"] == class_id]
+    assert heads == [(e.chain_seq, e.entry_hash) for e in chain]
+
+
+def test_the_hash_covers_every_field_of_the_entry(world, lesson):
+    a_day_of_attendance(world, lesson)
+    entry = chain_of(world.db, lesson[0])[0]
+    stored = {name: getattr(entry, name) for name in attendance.CHAINED}
+    for name, other in [("status", "absent"), ("hours_earned", 1.25), ("member_no", "E9"),
+                        ("recorded_by", "someone"), ("device", None), ("correction", True),
+                        ("recorded_at", entry.recorded_at + timedelta(microseconds=1)),
+                        ("chain_seq", 2)]:
+        assert attendance.entry_hash({**stored, name: other}, entry.prev_hash) != \
+            entry.entry_hash, name
+    assert attendance.entry_hash(stored, "f" * 64) != entry.entry_hash
+
+
+def test_an_entry_keeps_who_made_it_and_from_where(world, lesson, broadcast):
+    a_day_of_attendance(world, lesson)
+    made = [(e.member_no, e.source, e.recorded_by, e.device)
+            for e in chain_of(world.db, lesson[0])]
+    assert made == [("E1", "checkin", "clerk1", "check-in page"),
+                    ("E2", "checkin", None, None), ("E2", "correction", None, None),
+                    ("E3", "completion", attendance.COMPLETION, None)]
+    _, live = broadcast
+    attendance.record_viewing(world.db, [report(live, "R1", 80, site="南桥镇远程教育站点")],
+                              world.emit, now=during(live, 120))
+    [viewed] = chain_of(world.db, broadcast[0])
+    assert (viewed.recorded_by, viewed.device) == (attendance.LIVE_PLATFORM, "南桥镇远程教育站点")
+
+
+def test_an_untouched_log_verifies(world, lesson):
+    a_day_of_attendance(world, lesson)
+    assert attendance.verify(world.db) == {"classes": 1, "entries": 4, "heads": {},
+                                           "broken": None}
+    last = chain_of(world.db, lesson[0])[-1]
+    assert attendance.verify(world.db, lesson[0])["heads"] == {
+        lesson[0]: [4, last.entry_hash]}
+
+
+def behind_the_services_back(db, sql: str, **params) -> None:
+    """A change to the log as its owner could make it, the guarding trigger(s) off."""
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ALTER TABLE attendance DISABLE TRIGGER "
+                                   "attendance_is_append_only")
+        connection.execute(text(sql), params)
+        connection.exec_driver_sql("ALTER TABLE attendance ENABLE TRIGGER "
+                                   "attendance_is_append_only")
+        return
+    triggers = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+        "AND tbl_name = 'attendance'").all()
+    for name, _ in triggers:
+        connection.exec_driver_sql(f"DROP TRIGGER {name}")
+    connection.execute(text(sql), params)
+    for _, create in triggers:
+        connection.exec_driver_sql(create)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_entry_changed_behind_the_services_back_is_named(backend, tmp_path, request):
+    with fresh_session(backend, "enrollment", tmp_path, request) as db:
+        world = World(db).build()
+        class_id = world.klass(category="enterprise", capacity=10)
+        world.nominate(class_id, "E1", "E2", "E3")
+        row = world.session(class_id, DAY, 0, hours=1.5)
+        a_day_of_attendance(world, (class_id, row))
+        absent = chain_of(db, class_id)[3]
+        behind_the_services_back(db, "UPDATE attendance SET status = 'present', "
+                                     "hours_earned = 1.5 WHERE position = :p", p=absent.position)
+        broken = attendance.verify(db)["broken"]
+    assert broken == {
+        "class_id": class_id, "entry_id": absent.position, "chain_seq": 4, "member_no": "E3",
+        "session_id": row.session_id,
+        "what": "its content no longer matches its sha256: status was 'absent', now "
+                "'present'; hours_earned was 0.0, now 1.5"}
+
+
+def test_a_removed_entry_is_named(world, lesson):
+    a_day_of_attendance(world, lesson)
+    second = chain_of(world.db, lesson[0])[1]
+    behind_the_services_back(world.db, "DELETE FROM attendance WHERE position = :p",
+                             p=second.position)
+    broken = attendance.verify(world.db)["broken"]
+    assert (broken["chain_seq"], broken["member_no"]) == (3, "E2")
+    assert broken["what"].startswith("entry #2 of the class's chain is missing")
+
+
+def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_link_after_it(world, lesson):
+    a_day_of_attendance(world, lesson)
+    leave, corrected = chain_of(world.db, lesson[0])[1:3]
+    forged = {name: getattr(leave, name) for name in attendance.CHAINED}
+    forged.update(status="present", hours_earned=1.5)
+    behind_the_services_back(world.db, "UPDATE attendance SET status = 'present', "
+                             "hours_earned = 1.5, entry_hash = :h WHERE position = :p",
+                             h=attendance.entry_hash(forged, leave.prev_hash), p=leave.position)
+    broken = attendance.verify(world.db)["broken"]
+    assert (broken["entry_id"], broken["chain_seq"]) == (corrected.position, 3)
+    assert f"the entry before it (id {leave.position})" in broken["what"]
+
+
+def test_a_removed_last_entry_shows_in_the_effective_status(world, lesson):
+    a_day_of_attendance(world, lesson)
+    last = chain_of(world.db, lesson[0])[-1]
+    behind_the_services_back(world.db, "DELETE FROM attendance WHERE position = :p",
+                             p=last.position)
+    broken = attendance.verify(world.db)["broken"]
+    assert (broken["entry_id"], broken["member_no"]) == (last.position, "E3")
+    assert "which the log no longer holds" in broken["what"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_log_refuses_update_and_delete(backend, tmp_path, request):
+    with fresh_session(backend, "enrollment", tmp_path, request) as db:
+        world = World(db).build()
+        class_id = world.klass(category="enterprise", capacity=10)
+        world.nominate(class_id, "E1", "E2", "E3")
+        row = world.session(class_id, DAY, 0, hours=1.5)
+        a_day_of_attendance(world, (class_id, row))
+        db.commit()
+        for sql in ("UPDATE attendance SET status = 'present' WHERE member_no = 'E3'",
+                    "DELETE FROM attendance WHERE member_no = 'E3'"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.execute(text(sql))
+            db.rollback()
+        assert [e.status for e in chain_of(db, class_id)] == \
+            ["present", "leave", "present", "absent"]
+
+
+@pytest.mark.postgres
+def test_two_writers_of_one_class_chain_one_after_the_other(tmp_path, request):
+    """PostgreSQL, two workers checking people into one class at once: the second waits for
+    the first's commit and chains onto its entry. Without taking turns both read the same head
+    and the second is refused by the unique place in the chain (or, without it, forks it)."""
+    with fresh_session("postgresql", "enrollment", tmp_path, request) as db:
+        world = World(db).build()
+        class_id = world.klass(category="enterprise", capacity=10)
+        world.nominate(class_id, "E1", "E2")
+        row = world.session(class_id, DAY, 0, hours=1.5)
+        db.commit()
+        check_in(world, row, "E1")                       # first worker, not committed yet
+        second = {}
+
+        def second_worker():
+            with Session(db.get_bind()) as other:
+                second["entry"], _ = attendance.record(
+                    other, row.session_id, "E2", "present", Emitter(), source="checkin",
+                    at=during(row), now=during(row))
+                other.commit()
+
+        first = db.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        wait_until(lambda: blocked_by(db.get_bind(), first),
+                   message="the second writer to wait for the first's commit")
+        db.commit()
+        thread.join(timeout=10)
+        chain = chain_of(db, class_id)
+        assert [(e.chain_seq, e.member_no) for e in chain] == [(1, "E1"), (2, "E2")]
+        assert chain[1].prev_hash == chain[0].entry_hash
+        assert attendance.verify(db, class_id)["broken"] is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_migration_chains_the_entries_already_there_in_their_order(backend, tmp_path,
+                                                                       request):
+    from alembic import command
+
+    from services.kit import migrate
+
+    def log_row(n, class_id, member_no, status):
+        return {"p": n, "e": f"e-{member_no}", "s": f"s-{class_id}", "c": class_id,
+                "m": member_no, "st": status, "h": 1.5 if status == "present" else 0.0,
+                "at": datetime(2026, 4, 1, 1, n, tzinfo=UTC)}
+
+    with fresh_session(backend, "enrollment", tmp_path, request) as db:
+        engine = db.get_bind()
+        db.close()
+        with engine.begin() as connection:
+            command.downgrade(migrate.alembic_config("enrollment", connection),
+                              "enrollment_0007")
+            for n, class_id, member_no, status in [(1, "K2", "A", "present"),
+                                                   (2, "K1", "B", "leave"),
+                                                   (3, "K2", "C", "absent"),
+                                                   (4, "K1", "B", "present")]:
+                connection.execute(text(
+                    "INSERT INTO attendance (position, enrollment_id, session_id, class_id, "
+                    "member_no, status, hours_earned, source, correction, recorded_at) VALUES "
+                    "(:p, :e, :s, :c, :m, :st, :h, 'checkin', false, :at)"),
+                    log_row(n, class_id, member_no, status))
+        migrate.upgrade(engine, "enrollment")
+        with Session(engine) as fresh:
+            chains = {k: [(e.position, e.chain_seq) for e in chain_of(fresh, k)]
+                      for k in ("K1", "K2")}
+            verdict = attendance.verify(fresh)
+    assert chains == {"K1": [(2, 1), (4, 2)], "K2": [(1, 1), (3, 2)]}
+    assert verdict == {"classes": 2, "entries": 4, "heads": {}, "broken": None}

@@ -93,15 +93,15 @@ def test_a_file_may_spell_a_value_as_its_code_or_as_the_vocabulary_labels_it():
     assert imports.SECTORS["两新组织"] == "two_new" and imports.KINDS["党委"] == "committee"
 
 
-def test_the_cli_exits_non_zero_only_when_nothing_could_be_read(tmp_path):
+def test_the_cli_exits_2_when_nothing_could_be_read(tmp_path):
     lines = []
     assert run_import("members", str(tmp_path / "missing.csv"),
-                      echo=lambda *a, **k: lines.append(a[0]), show_progress=False) == 1
+                      echo=lambda *a, **k: lines.append(a[0]), show_progress=False) == 2
     assert "nothing could be read" in lines[0]
     header_only = tmp_path / "empty.csv"
     header_only.write_text("member_no,name,org_code,joined_on,employment\n", encoding="utf-8")
     assert run_import("members", str(header_only), echo=lambda *a, **k: None,
-                      show_progress=False) == 1
+                      show_progress=False) == 2
 
 
 # -- member rows -------------------------------------------------------------------------------
@@ -134,7 +134,8 @@ def test_every_bad_member_row_is_reported_with_its_field_and_reason():
         "row 7: joined_on: '2010/07/01' is not a date (YYYY-MM-DD)",
         "row 8: joined_on: '2010-02-30' is not a date (YYYY-MM-DD)",
         "row 9: joined_on: 2027-01-01 is in the future",
-        "row 10: employment: 'farmer' is not a valid employment (enterprise, institution, other)",
+        "row 10: employment: 'farmer' is not a valid employment (enterprise/企业, "
+        "institution/机关事业单位, other/其他)",
         "row 11: secretary_of: no organisation NOPE",
         "row 13: secretary_of: FX0101 already has its secretary at row 12",
         "row 14: name: longer than 100 characters",
@@ -196,10 +197,11 @@ def test_organisation_rows_in_any_order_and_the_bad_ones_with_reasons():
         "row 7: parent_code: forms a cycle (X1 → X2 → X1)",
         "row 8: parent_code: forms a cycle (X1 → X2 → X1)",
         "row 9: sector: missing (a grassroots organisation has a sector)",
-        "row 10: sector: 'farm' is not a valid sector (institution, residential, soe, two_new, "
-        "village)",
+        "row 10: sector: 'farm' is not a valid sector (institution/机关事业单位, "
+        "residential/居民区, soe/国有(集体)企业, two_new/“两新”组织, village/村)",
         "row 11: org_code: B1 appears again (first at row 3)",
-        "row 12: kind: 'party' is not a valid kind (committee, district, grassroots)",
+        "row 12: kind: 'party' is not a valid kind (committee/党(工)委, district/区委, "
+        "grassroots/基层党组织)",
         "row 13: parent_code: parent G1 is not valid (row 9)",
     ]
 

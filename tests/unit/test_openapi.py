@@ -125,3 +125,129 @@ def _resolve(document, schema):
     while "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     return schema
+
+
+# -- summaries, links and examples (issue 17 part 7) -------------------------------------------
+
+def test_every_summary_is_a_whole_short_sentence(document):
+    for path, verb, method, _ in entrypoints():
+        summary = document["paths"][path][verb]["summary"]
+        assert len(summary) <= openapi.MAX_SUMMARY, f"{verb} {path}: {summary}"
+        assert summary[-1] in ".。!?", f"{verb} {path} ends mid-sentence: {summary!r}"
+        assert not summary.startswith(("`", "{")), f"{verb} {path} starts with a body shape"
+        assert inspect.getdoc(method), f"{verb} {path}: no docstring to summarise"
+        doc = " ".join(inspect.getdoc(method).split())
+        assert doc.startswith(summary), f"{verb} {path}: not the docstring's first sentence"
+        rest = document["paths"][path][verb].get("description", "")
+        assert " ".join(f"{summary} {rest}".split()) == doc, f"{verb} {path}: text lost"
+
+
+def test_a_long_first_line_is_not_cut_into_the_summary():
+    summary, description = openapi.summary_and_description(
+        "Closes the class once every session is held or cancelled. `warnings` says when\n"
+        "nobody attended.\n\nMore.")
+    assert summary == "Closes the class once every session is held or cancelled."
+    assert description == "`warnings` says when nobody attended. More."
+
+
+def test_every_operation_has_a_stable_unique_operation_id(document):
+    for path, verb, method, _ in entrypoints():
+        assert document["paths"][path][verb]["operationId"] == method.__name__
+
+
+def _by_id(document):
+    return {op["operationId"]: (path, op) for path, _, op in operations(document)}
+
+
+def test_links_name_real_operations_and_give_their_path_parameters(document):
+    by_id, seen = _by_id(document), 0
+    for _, _, op in operations(document):
+        for response in op["responses"].values():
+            for name, link in response.get("links", {}).items():
+                seen += 1
+                _, target = by_id[link["operationId"]]
+                path_params = {p["name"] for p in target["parameters"] if p["in"] == "path"}
+                query_params = {p["name"] for p in target["parameters"] if p["in"] == "query"}
+                given = set(link["parameters"])
+                assert {g for g in given if not g.startswith("query.")} == path_params, name
+                assert {g[6:] for g in given if g.startswith("query.")} <= query_params, name
+                for value in link["parameters"].values():
+                    assert not value.startswith("$") or \
+                        re.fullmatch(r"\$(response\.body#(/[\w]+)+|request\.path\.\w+)", value)
+    assert seen >= 40
+
+
+def test_created_ids_feed_the_operations_that_take_them(document):
+    by_id = _by_id(document)
+
+    def targets(source, status="201"):
+        links = by_id[source][1]["responses"][status]["links"]
+        return {(link["operationId"], link["parameters"].get("report")) for link in links.values()}
+
+    assert {("add_session", None), ("nominate", None), ("list_enrolments", None),
+            ("publish_class", None), ("file_report", None), ("class_filings", None),
+            ("get_report", "class-record"), ("get_report", "class-plan")} <= targets("create_class")
+    assert {("check_in", None), ("check_in_batch", None), ("correct_attendance", None),
+            ("session_attendance", None)} <= targets("add_session")
+    assert {("accept_nomination", None), ("reject_nomination", None), ("withdraw", None),
+            ("enrolment_certificate", None)} <= targets("nominate")
+    assert {("get_program", None), ("update_program", None)} <= targets("create_program")
+    assert {("update_venue", None)} <= targets("create_venue")
+    assert {("update_course", None)} <= targets("create_course")
+    assert {("acknowledge_filing", None), ("return_filing", None),
+            ("get_filing", None)} <= targets("file_report")
+    link = by_id["create_class"][1]["responses"]["201"]["links"]["add_session"]
+    assert link["parameters"] == {"class_id": "$response.body#/class_id"}
+
+
+def test_every_body_has_an_example_its_own_schemas_accept(document):
+    for path, verb, _, entrypoint in entrypoints():
+        if entrypoint.body is None:
+            continue
+        media = document["paths"][path][verb]["requestBody"]["content"]["application/json"]
+        assert "demo" in media.get("examples", {}), f"{verb} {path} has no example"
+        example = media["examples"]["demo"]["value"]
+        entrypoint.body_schema.load(example)      # what the gateway checks before the route
+        jsonschema.Draft4Validator(
+            {"allOf": [_nullable(media["schema"])],
+             "components": {"schemas": {name: _nullable(schema) for name, schema in
+                                        document["components"]["schemas"].items()}}}
+        ).validate(example)
+
+
+def test_examples_fall_in_the_current_year_even_at_its_end():
+    from datetime import date
+    body = openapi.examples(date(2027, 12, 30))["create_class"]
+    assert body["start_date"] == body["end_date"] == "2027-12-31"
+    assert openapi.examples(date(2027, 3, 1))["create_program"]["year"] == 2027
+
+
+def _nullable(schema):
+    """OpenAPI 3.0's `nullable` as JSON Schema says it."""
+    if isinstance(schema, list):
+        return [_nullable(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _nullable(v) for k, v in schema.items() if k != "nullable"}
+    if schema.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def test_the_examples_name_what_the_seeded_demo_district_leaves_free():
+    """FX01 runs no program of its own in `peixun seed` (the largest committees do), and
+    3101200000001 sits as a secretary below it, in the full district and the small one."""
+    from collections import Counter
+
+    from demo import district as demo_district
+    for district in (demo_district.generate(seed=2026), demo_district.small()):
+        parent = {o.org_code: o.parent_code for o in district.orgs}
+        people = Counter(parent[m.org_code] for m in district.members)
+        largest = sorted(people, key=lambda code: (-people[code], code))[:4]
+        assert openapi.DEMO_ORGANISER not in largest
+        secretary = next(m for m in district.members if m.member_no == openapi.DEMO_SECRETARY)
+        assert secretary.secretary_of and parent[secretary.secretary_of] == \
+            openapi.DEMO_ORGANISER

@@ -167,8 +167,15 @@ def filing_page(f: dict, title: str | None, org_name: str | None, reviewer: bool
              ("类别", f["kind_label"]), ("版本", f"第{f['version']}版"),
              ("报送时间", local_time(f["filed_at"])), ("截止日期", f["deadline"]),
              ("状态", f["status_label"] + ("（逾期报送）" if f["late"] else "")
-              + (f"，{f['changed_label']}" if f.get("changed_label") else "")),
+              + (f"，{f['changed_label']}" if f.get("changed_label") else "")
+              + (f"，{f['attendance_changed_label']}"
+                 if f.get("attendance_changed_label") else "")),
              ("校验值（sha256）", f["sha256"])]
+    # A record keeps the head of its class's attendance chain it summarised.
+    chain = f.get("attendance_chain") or {}
+    if chain.get("sequence") is not None:
+        lines.append(("考勤记录链头",
+                      f"第{chain['sequence']}条 {chain['head'] or '（无考勤记录）'}"))
     if f["status"] != "filed":
         lines.append(("审核时间", local_time(f["reviewed_at"])))
     if f.get("reason"):

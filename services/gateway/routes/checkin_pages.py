@@ -27,6 +27,7 @@ from .reporting import disposition
 CHECKERS = (*ADMIN_ROLES, "checkin")
 CODE_TEXT = re.compile(r"^[A-Za-z0-9 -]{1,40}$")
 ACTIONS = ("present", "leave", "correct")
+PAGE_DEVICE = "checkin-page"   # where an attendance entry came from, kept on it (the log's chain)
 
 
 
@@ -139,10 +140,11 @@ class CheckinPagesRoutes(PagesRoutes):
         if action == "correct":
             answer = self.enrollment.correct_attendance(session_id, {
                 "member_no": member_no, "status": fields.get("status") or "",
-                "reason": fields.get("reason") or ""})
+                "reason": fields.get("reason") or ""}, caller.principal.actor, PAGE_DEVICE)
         else:
             answer = self.enrollment.check_in(session_id, {"member_no": member_no,
-                                                           "status": action, "at": None})
+                                                           "status": action, "at": None},
+                                              caller.principal.actor, PAGE_DEVICE)
         return views.outcome(standing, action, answer, fields.get("status"))
 
     def checkin_refusal(self, refused: DomainError, session_id: str, member_no: str,

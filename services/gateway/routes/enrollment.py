@@ -28,6 +28,7 @@ ITEMS = {"type": "object", "required": ["items"],
          "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
 ANCESTORS_TTL = 30.0   # seconds an organisation's ancestors are cached (the tree rarely moves)
 RETRY_AFTER = 2        # seconds: a class's publication reaches enrollment well within that
+API_DEVICE = "api"     # where an attendance entry came from, kept on it (the log's chain)
 
 _ancestors_cache: dict[str, tuple[float, list[str]]] = {}
 
@@ -117,6 +118,7 @@ class EnrollmentRoutes(RoutesBase):
 
     @http("GET", "/api/v1/organisations/<string:org_code>", tag="organisations")
     def get_organisation(self, request, org_code):
+        """An organisation."""
         self.principal(request)
         return self.enrollment.get_organisation(org_code)
 
@@ -131,6 +133,7 @@ class EnrollmentRoutes(RoutesBase):
 
     @http("GET", "/api/v1/members/<string:member_no>", tag="members")
     def get_member(self, request, member_no):
+        """A member."""
         principal = self.principal(request)
         principal.require(*ADMIN_ROLES)
         member = self.enrollment.get_member(member_no)
@@ -140,7 +143,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("GET", "/api/v1/members/<string:member_no>/study-hours", query=YearQuery,
           tag="members")
     def study_hours(self, request, member_no):
-        """The person's study hours by year (`year` to pick one): 集中培训学时 (`class_hours`,
+        """A person's study hours by year.
+
+        The person's study hours by year (`year` to pick one): 集中培训学时 (`class_hours`,
         from the classes completed here), 其他学时 (`other_hours`, the entries from elsewhere)
         and 合计 (`total_hours`) against their role's quota, with the lines and entries."""
         self.admin_over(request, member_no)
@@ -150,7 +155,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("POST", "/api/v1/members/<string:member_no>/study-hours", body=E.StudyHoursIn,
           created=(200, 201), tag="members")
     def record_study_hours(self, request, member_no):
-        """Study hours earned elsewhere (其他学时): `{"year", "hours", "source", "title",
+        """Record study hours earned elsewhere (其他学时).
+
+        Study hours earned elsewhere (其他学时): `{"year", "hours", "source", "title",
         "on"}`, `source` one of unit, online, party_school, other. Answers the entry (201), or
         the very same entry already recorded (200)."""
         principal = self.admin_over(request, member_no)
@@ -183,6 +190,7 @@ class EnrollmentRoutes(RoutesBase):
     @http("GET", "/api/v1/classes/<string:class_id>/quotas", tag="enrolments",
           produces={"application/json": ITEMS})
     def list_quotas(self, request, class_id):
+        """The party committees' quotas of the class's seats."""
         self.principal(request).require(*ADMIN_ROLES)
         return {"items": self.about_class(class_id,
                                           lambda: self.enrollment.list_quotas(class_id))}
@@ -190,7 +198,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("PUT", "/api/v1/classes/<string:class_id>/quotas/<string:committee_code>",
           body=E.QuotaIn, tag="enrolments")
     def set_quota(self, request, class_id, committee_code):
-        """`{"seats": n}` (null removes the quota)."""
+        """Set a party committee's quota of the class's seats.
+
+        `{"seats": n}` (null removes the quota)."""
         self.principal(request).require("district_admin")
         payload = json_body(request)
         return self.about_class(class_id, lambda: self.enrollment.set_quota(
@@ -199,7 +209,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("POST", "/api/v1/classes/<string:class_id>/enrolments", body=E.NominationIn,
           created=True, tag="enrolments")
     def nominate(self, request, class_id):
-        """`{"member_nos": [...], "mode": "offline"|"online"}`: each person enrolled
+        """Enrol people in a class (a nomination).
+
+        `{"member_nos": [...], "mode": "offline"|"online"}`: each person enrolled
         (confirmed or waitlisted; `nominated`, waiting for the organiser's review, in a class
         with `review_nominations`) or refused with a reason (201); 409 when no one could be,
         with each reason. A committee nominates its own people. A class just published that
@@ -237,6 +249,7 @@ class EnrollmentRoutes(RoutesBase):
 
     @http("GET", "/api/v1/enrolments/<string:enrollment_id>", tag="enrolments")
     def get_enrolment(self, request, enrollment_id):
+        """An enrolment."""
         principal = self.principal(request)
         principal.require(*ADMIN_ROLES)
         enrolment = self.enrollment.get_enrolment(enrollment_id)
@@ -246,7 +259,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("GET", "/api/v1/enrolments/<string:enrollment_id>/certificate.pdf", tag="enrolments",
           produces={"application/pdf": {"type": "string", "format": "binary"}})
     def enrolment_certificate(self, request, enrollment_id):
-        """结业证书 of a completed enrolment (409, rule `not_completed`, otherwise): name, class,
+        """The 结业证书 (certificate) of a completed enrolment, as a PDF.
+
+        结业证书 of a completed enrolment (409, rule `not_completed`, otherwise): name, class,
         dates, hours credited, organiser, and a verification code with its QR code leading to
         `/verify/{code}`, which needs no sign-in. The code is issued once and stays the same.
         Access as for the enrolment."""
@@ -260,7 +275,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("POST", "/api/v1/enrolments/<string:enrollment_id>/withdraw", body=E.WithdrawalIn,
           body_required=False, tag="enrolments")
     def withdraw(self, request, enrollment_id):
-        """`{"reason": …}` (optional). A seat given up goes to the first on the waitlist."""
+        """Withdraw an enrolment.
+
+        `{"reason": …}` (optional). A seat given up goes to the first on the waitlist."""
         principal = self.principal(request)
         principal.require(*ADMIN_ROLES)
         self.require_within(principal,
@@ -269,7 +286,9 @@ class EnrollmentRoutes(RoutesBase):
 
     @http("POST", "/api/v1/enrolments/<string:enrollment_id>/accept", tag="enrolments")
     def accept_nomination(self, request, enrollment_id):
-        """A nomination waiting for review (a class with `review_nominations`) takes a seat,
+        """Accept a nomination waiting for review.
+
+        A nomination waiting for review (a class with `review_nominations`) takes a seat,
         the end of the waitlist (first accepted, first promoted) or an online place. For a
         district_admin, or an admin whose subtree holds the class's organiser."""
         principal = self.organiser_over(request, enrollment_id)
@@ -278,7 +297,9 @@ class EnrollmentRoutes(RoutesBase):
     @http("POST", "/api/v1/enrolments/<string:enrollment_id>/reject", body=E.RejectionIn,
           tag="enrolments")
     def reject_nomination(self, request, enrollment_id):
-        """`{"reason": …}` (required): a nomination waiting for review is turned down. Access
+        """Turn down a nomination waiting for review.
+
+        `{"reason": …}` (required): a nomination waiting for review is turned down. Access
         as for accepting it."""
         principal = self.organiser_over(request, enrollment_id)
         return self.enrollment.reject_nomination(enrollment_id, json_body(request),
@@ -299,15 +320,17 @@ class EnrollmentRoutes(RoutesBase):
     def check_in(self, request, session_id):
         """Check-in: `{"member_no", "status": "present"|"leave", "at": ISO time}`."""
         payload = json_body(request)
-        self.attendance_writer(request, session_id, str(payload.get("member_no", "")),
-                               checkin=True)
-        result = self.enrollment.check_in(session_id, payload)
+        principal = self.attendance_writer(request, session_id,
+                                           str(payload.get("member_no", "")), checkin=True)
+        result = self.enrollment.check_in(session_id, payload, principal.actor, API_DEVICE)
         return json_response(result, status=201 if result["recorded"] else 200)
 
     @http("POST", "/api/v1/sessions/<string:session_id>/attendance/batch",
           body=E.CheckInBatchIn, created=(200, 201), tag="attendance")
     def check_in_batch(self, request, session_id):
-        """Many check-ins at once: `{"entries": [{"member_no", "status": "present"|"leave",
+        """Record many check-ins at once.
+
+        Many check-ins at once: `{"entries": [{"member_no", "status": "present"|"leave",
         "at": ISO time}, …]}` (at most 5,000, applied in order). Each is recorded, unchanged
         or refused with its reason, one refusal not stopping the rest: `{"recorded",
         "unchanged", "refused": [{"index", "member_no", "rule", "reason"}], "flags"}` (201
@@ -322,7 +345,8 @@ class EnrollmentRoutes(RoutesBase):
             principal.require(*ADMIN_ROLES)
             if principal.role in ROLES_WITH_ORG:
                 self.require_all_within(principal, payload.get("entries"))
-        result = self.enrollment.check_in_batch(session_id, payload)
+        result = self.enrollment.check_in_batch(session_id, payload, principal.actor,
+                                                API_DEVICE)
         return json_response(result, status=201 if result["recorded"] else 200)
 
     def require_all_within(self, principal, entries) -> None:
@@ -341,12 +365,15 @@ class EnrollmentRoutes(RoutesBase):
     @http("POST", "/api/v1/sessions/<string:session_id>/attendance/corrections",
           body=E.CorrectionIn, created=(200, 201), tag="attendance")
     def correct_attendance(self, request, session_id):
-        """`{"member_no", "status": present|online|leave|absent, "reason"}`: a new entry in
+        """Correct a person's attendance of a session.
+
+        `{"member_no", "status": present|online|leave|absent, "reason"}`: a new entry in
         the log, until 23:59 (Asia/Shanghai) of the 7th day after the session."""
         payload = json_body(request)
-        self.attendance_writer(request, session_id, str(payload.get("member_no", "")),
-                               checkin=False)
-        result = self.enrollment.correct_attendance(session_id, payload)
+        principal = self.attendance_writer(request, session_id,
+                                           str(payload.get("member_no", "")), checkin=False)
+        result = self.enrollment.correct_attendance(session_id, payload, principal.actor,
+                                                    API_DEVICE)
         return json_response(result, status=201 if result["recorded"] else 200)
 
     @http("GET", "/api/v1/sessions/<string:session_id>/attendance", query=E.SheetIn,

@@ -19,7 +19,7 @@ from .. import schemas as G
 from ..http import http, json_body, json_response
 from .base import RoutesBase
 
-REPORT_PARAMS = ("year", "class_id", "member_no", "org_code", "as_of")
+REPORT_PARAMS = ("year", "class_id", "member_no", "org_code", "as_of", "section")
 OPEN_TO_EVERY_ROLE = ("class-plan",)   # what people need to nominate, like classes themselves
 BINARY = {"type": "string", "format": "binary"}
 DOCUMENTS = {"application/json": {"type": "object"}, "text/csv": {"type": "string"},
@@ -51,6 +51,24 @@ def file_response(answer: dict, name: str | None = None) -> Response:
                                                            answer["file_name"]),
                         "ETag": f'"{answer["sha256"]}"',
                         "X-Peixun-Sha256": answer["sha256"]})
+
+
+def section_of(params: dict, fmt: str) -> str | None:
+    """`section`: which part of a report a CSV holds (reporting checks the name). XLSX and PDF
+    hold every section, JSON is the whole report: there it is refused, not ignored."""
+    section = params.get("section")
+    if section is not None and fmt != "csv":
+        raise InvalidInput("section is for CSV", errors={
+            "section": [f"only with format=csv: format={fmt} holds every section"]})
+    return section
+
+
+def with_section(file_name: str, section: str | None) -> str:
+    """class-record-…-2026.csv, its sessions: class-record-…-2026-sessions.csv."""
+    if section is None:
+        return file_name
+    stem, _, extension = file_name.rpartition(".")
+    return f"{stem}-{section}.{extension}"
 
 
 def only(args, allowed) -> dict:
@@ -95,7 +113,10 @@ class ReportingRoutes(RoutesBase):
     @http("GET", "/api/v1/reports/<string:report>", query=G.ReportQuery, path=G.REPORT_PATH,
           produces=FILES, tag="reports")
     def get_report(self, request, report):
-        """A report as a file: `format` json|csv|xlsx|pdf (png: the annual summary's charts)."""
+        """A report, as JSON or as a file.
+
+        A report as a file: `format` json|csv|xlsx|pdf (png: the annual summary's charts);
+        a CSV is one table, the main one or the `section` named (`overview`: the facts)."""
         principal = self.principal(request)
         if report in OPEN_TO_EVERY_ROLE:
             within = None
@@ -104,7 +125,9 @@ class ReportingRoutes(RoutesBase):
             within = principal.within
         params = only(request.args, (*REPORT_PARAMS, "format"))
         fmt = params.pop("format", "json")
-        return file_response(self.reporting.report(report, params, fmt, within))
+        section = section_of(params, fmt)
+        answer = self.reporting.report(report, params, fmt, within)
+        return file_response(answer, with_section(answer["file_name"], section))
 
     # -- filing (备案) ---------------------------------------------------------------------------
 
@@ -122,6 +145,7 @@ class ReportingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/classes/<string:class_id>/filings", page=True, tag="filings")
     def class_filings(self, request, class_id):
+        """The class's filings, plan and record."""
         _, acting, _ = self._acting(request)
         return self.reporting.class_filings(class_id, acting)
 
@@ -137,7 +161,9 @@ class ReportingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/filings/status", query=G.FilingStatusQuery, tag="filings")
     def filing_status(self, request):
-        """The filing-status report's data (what is due, filed, acknowledged, returned,
+        """The filing-status report's data, for pages.
+
+        The filing-status report's data (what is due, filed, acknowledged, returned,
         overdue, per organisation) for pages; as a file it is /api/v1/reports/filing-status."""
         _, acting, _ = self._acting(request)
         params = only(request.args, ("year", "org_code", "as_of"))
@@ -147,6 +173,7 @@ class ReportingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/filings/<string:filing_id>", tag="filings")
     def get_filing(self, request, filing_id):
+        """A filing."""
         _, acting, _ = self._acting(request)
         return self.reporting.get_filing(filing_id, acting)
 
@@ -161,7 +188,9 @@ class ReportingRoutes(RoutesBase):
     @http("GET", "/api/v1/filings/<string:filing_id>/attachments/<string:attachment_id>",
           produces=ATTACHMENTS, tag="filings")
     def filing_attachment(self, request, filing_id, attachment_id):
-        """One of the attachments a version was filed with (a scanned 签到表, a photo), as it
+        """One attachment of a filed version, as it was filed.
+
+        One of the attachments a version was filed with (a scanned 签到表, a photo), as it
         was filed: its sha256 in `X-Peixun-Sha256`."""
         _, acting, _ = self._acting(request)
         return file_response(self.reporting.filing_attachment(filing_id, attachment_id,
@@ -169,6 +198,7 @@ class ReportingRoutes(RoutesBase):
 
     @http("POST", "/api/v1/filings/<string:filing_id>/acknowledge", tag="filings")
     def acknowledge_filing(self, request, filing_id):
+        """Acknowledge a filing, as the superior organisation."""
         _, acting, who = self._acting(request)
         return self.reporting.acknowledge_filing(filing_id, acting, who)
 

@@ -99,11 +99,13 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/programs", query=S.ProgramQuery, page=True, tag="programs")
     def list_programs(self, request):
+        """The programs."""
         self.principal(request)
         return self.scheduling.list_programs(**request.args.to_dict())
 
     @http("POST", "/api/v1/programs", body=S.ProgramIn, created=True, tag="programs")
     def create_program(self, request):
+        """Create a program: an organiser's training of one track in one year."""
         body = json_body(request)
         load(S.ProgramIn(), body)   # bad input is a 422 whoever asks, before whose it is
         self.may_organise(request, org_code=str(body.get("organiser_org_code")))
@@ -113,12 +115,14 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/programs/<string:program_id>", tag="programs")
     def get_program(self, request, program_id):
+        """A program."""
         self.principal(request)
         return self.scheduling.get_program(program_id)
 
     @http("PATCH", "/api/v1/programs/<string:program_id>", body=S.ProgramChanges,
           tag="programs")
     def update_program(self, request, program_id):
+        """Change a program's name or target."""
         body = json_body(request)
         self.may_organise(request, program_id=program_id)
         return self.scheduling.update_program(program_id, body)
@@ -127,6 +131,7 @@ class SchedulingRoutes(RoutesBase):
 
     @http("POST", "/api/v1/catalogue/seed", tag="catalogue")
     def seed_catalogue(self, request):
+        """Load the standard catalogue of courses, instructors, venues and sites."""
         self.principal(request).require(*WRITERS)
         return self.scheduling.seed_catalogue()
 
@@ -138,11 +143,13 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/courses", query=S.CourseQuery, page=True, tag="catalogue")
     def list_courses(self, request):
+        """The catalogue's courses."""
         self.principal(request)
         return self.scheduling.list_courses(**request.args.to_dict())
 
     @http("POST", "/api/v1/courses", body=S.CourseIn, created=True, tag="catalogue")
     def create_course(self, request):
+        """Add a course to the catalogue."""
         self.principal(request).require(*WRITERS)
         return json_response(self.scheduling.create_course(json_body(request)), status=201)
 
@@ -156,12 +163,14 @@ class SchedulingRoutes(RoutesBase):
     @http("GET", "/api/v1/instructors", query=S.InstructorQuery, page=True,
           tag="catalogue")
     def list_instructors(self, request):
+        """The catalogue's instructors."""
         self.principal(request)
         return self.scheduling.list_instructors(**request.args.to_dict())
 
     @http("POST", "/api/v1/instructors", body=S.InstructorIn, created=True,
           tag="catalogue")
     def create_instructor(self, request):
+        """Add an instructor to the catalogue."""
         self.principal(request).require(*WRITERS)
         return json_response(self.scheduling.create_instructor(json_body(request)), status=201)
 
@@ -173,11 +182,13 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/venues", query=S.PageIn, page=True, tag="catalogue")
     def list_venues(self, request):
+        """The catalogue's venues."""
         self.principal(request)
         return self.scheduling.list_venues(**request.args.to_dict())
 
     @http("POST", "/api/v1/venues", body=S.VenueIn, created=True, tag="catalogue")
     def create_venue(self, request):
+        """Add a venue to the catalogue."""
         self.principal(request).require(*WRITERS)
         return json_response(self.scheduling.create_venue(json_body(request)), status=201)
 
@@ -189,11 +200,13 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/sites", query=S.SiteQuery, page=True, tag="catalogue")
     def list_sites(self, request):
+        """The catalogue's sites."""
         self.principal(request)
         return self.scheduling.list_sites(**request.args.to_dict())
 
     @http("POST", "/api/v1/sites", body=S.SiteIn, created=True, tag="catalogue")
     def create_site(self, request):
+        """Add a site for onsite teaching to the catalogue."""
         self.principal(request).require(*WRITERS)
         return json_response(self.scheduling.create_site(json_body(request)), status=201)
 
@@ -208,6 +221,7 @@ class SchedulingRoutes(RoutesBase):
 
     @http("POST", "/api/v1/classes", body=S.ClassIn, created=True, tag="classes")
     def create_class(self, request):
+        """Create a class of a program, with its sessions (`publish`: publish it too)."""
         body = json_body(request)
         load(S.ClassIn(), body)
         self.may_organise(request, program_id=str(body.get("program_id") or ""))
@@ -217,22 +231,26 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/classes/<string:class_id>", tag="classes")
     def get_class(self, request, class_id):
+        """A class with its sessions."""
         return self.scheduling.get_class(class_id, include_drafts=self.reads_drafts(request))
 
     @http("PATCH", "/api/v1/classes/<string:class_id>", body=ClassChanges, tag="classes")
     def update_class(self, request, class_id):
+        """Change a class."""
         body = json_body(request)
         self.may_organise(request, class_id=class_id)
         return self.scheduling.update_class(class_id, body)
 
     @http("POST", "/api/v1/classes/<string:class_id>/publish", tag="classes")
     def publish_class(self, request, class_id):
+        """Publish a draft class: it then takes nominations."""
         self.may_organise(request, class_id=class_id)
         return self.scheduling.publish_class(class_id)
 
     @http("POST", "/api/v1/classes/<string:class_id>/cancel", body=S.ReasonIn,
           body_required=False, tag="classes")
     def cancel_class(self, request, class_id):
+        """Cancel a class, with a reason."""
         body = optional_json_body(request)
         self.may_organise(request, class_id=class_id)
         return self.scheduling.cancel_class(class_id, body.get("reason"))
@@ -250,6 +268,7 @@ class SchedulingRoutes(RoutesBase):
     @http("POST", "/api/v1/classes/<string:class_id>/sessions", body=S.SessionIn,
           created=True, tag="sessions")
     def add_session(self, request, class_id):
+        """Add a session to a class."""
         body = json_body(request)
         self.may_organise(request, class_id=class_id)
         return json_response(self.scheduling.add_session(class_id, body), status=201)
@@ -258,23 +277,27 @@ class SchedulingRoutes(RoutesBase):
 
     @http("GET", "/api/v1/sessions/<string:session_id>", tag="sessions")
     def get_session(self, request, session_id):
+        """A session."""
         self.principal(request)
         return self.scheduling.get_session(session_id)
 
     @http("PUT", "/api/v1/sessions/<string:session_id>", body=S.SessionIn, tag="sessions")
     def replace_session(self, request, session_id):
+        """Replace a session of a draft class."""
         body = json_body(request)
         self.may_organise(request, session_id=session_id)
         return self.scheduling.replace_session(session_id, body)
 
     @http("DELETE", "/api/v1/sessions/<string:session_id>", tag="sessions")
     def remove_session(self, request, session_id):
+        """Remove a session from a draft class."""
         self.may_organise(request, session_id=session_id)
         return self.scheduling.remove_session(session_id)
 
     @http("POST", "/api/v1/sessions/<string:session_id>/reschedule", body=S.RescheduleIn,
           tag="sessions")
     def reschedule_session(self, request, session_id):
+        """Move a session to new times (and a new place or instructor)."""
         body = json_body(request)
         self.may_organise(request, session_id=session_id)
         return self.scheduling.reschedule_session(session_id, body)
@@ -282,6 +305,7 @@ class SchedulingRoutes(RoutesBase):
     @http("POST", "/api/v1/sessions/<string:session_id>/cancel", body=S.ReasonIn,
           body_required=False, tag="sessions")
     def cancel_session(self, request, session_id):
+        """Cancel a session of a published class, with a reason."""
         body = optional_json_body(request)
         self.may_organise(request, session_id=session_id)
         return self.scheduling.cancel_session(session_id, body.get("reason"))
@@ -315,12 +339,14 @@ class SchedulingRoutes(RoutesBase):
     @http("GET", "/api/v1/calendars/classes/<string:class_id>.ics", produces=ICS,
           tag="calendars")
     def class_calendar(self, request, class_id):
+        """The class's sessions as an iCalendar file."""
         text = self.scheduling.class_calendar(class_id, include_drafts=self.reads_drafts(request))
         return calendar_response(text, f"class-{class_id}.ics")
 
     @http("GET", "/api/v1/calendars/venues/<string:venue_id>.ics", produces=ICS,
           tag="calendars")
     def venue_calendar(self, request, venue_id):
+        """A venue's sessions as an iCalendar file."""
         self.principal(request)
         return calendar_response(self.scheduling.venue_calendar(venue_id),
                                  f"venue-{venue_id}.ics")
@@ -328,12 +354,14 @@ class SchedulingRoutes(RoutesBase):
     @http("GET", "/api/v1/calendars/sites/<string:site_id>.ics", produces=ICS,
           tag="calendars")
     def site_calendar(self, request, site_id):
+        """A site's visits as an iCalendar file."""
         self.principal(request)
         return calendar_response(self.scheduling.site_calendar(site_id), f"site-{site_id}.ics")
 
     @http("GET", "/api/v1/calendars/instructors/<string:instructor_id>.ics",
           produces=ICS, tag="calendars")
     def instructor_calendar(self, request, instructor_id):
+        """An instructor's sessions as an iCalendar file."""
         self.principal(request)
         return calendar_response(self.scheduling.instructor_calendar(instructor_id),
                                  f"instructor-{instructor_id}.ics")

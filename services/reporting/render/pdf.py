@@ -21,6 +21,8 @@ from fpdf.fonts import SubsetMap, TTFFont
 from services.contracts.document import Document, Table, cell_text, display_width
 from services.kit import config
 
+from .csv import MADE_BY, MADE_ON
+
 FAMILY = "cjk"
 RED = (192, 0, 0)
 GREY = (242, 242, 242)
@@ -87,8 +89,11 @@ def render_pdf(document: Document) -> bytes:
     if document.subtitle:
         pdf.set_font(FAMILY, size=12)
         pdf.cell(0, 7, document.subtitle, align="C", new_x="LMARGIN", new_y="NEXT")
+    made = dict(document.facts)
+    _made_line(pdf, made.get(MADE_BY), made.get(MADE_ON))
     pdf.ln(3)
-    _facts(pdf, document.facts)
+    _facts(pdf, [(label, value) for label, value in document.facts
+                 if label not in (MADE_BY, MADE_ON)])
     for table in document.tables:
         _table(pdf, table)
     if document.charts:   # on a page of their own: the same image as format=png
@@ -114,6 +119,21 @@ def _section(pdf: FPDF, title: str) -> None:
         pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
     pdf.set_draw_color(0)
+
+
+def _made_line(pdf: FPDF, made_by: str | None, made_on: str | None) -> None:
+    """制表单位 at the left, 制表日期 at the right, on one line under the title."""
+    if not (made_by or made_on):
+        return
+    pdf.ln(1)
+    pdf.set_font(FAMILY, size=10)
+    top = pdf.get_y()
+    if made_by:
+        pdf.cell(pdf.epw / 2, 6.5, f"{MADE_BY}：{made_by}")
+    if made_on:
+        pdf.set_xy(pdf.l_margin + pdf.epw / 2, top)
+        pdf.cell(pdf.epw / 2, 6.5, f"{MADE_ON}：{made_on}", align="R")
+    pdf.set_xy(pdf.l_margin, top + 6.5)
 
 
 def _facts(pdf: FPDF, facts) -> None:

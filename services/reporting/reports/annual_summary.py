@@ -39,11 +39,13 @@ BANDS = ("none", "under_half", "under_quota", "reached")
 BAND_LABELS = {"none": "0学时", "under_half": "不足一半", "under_quota": "过半未达标",
                "reached": "达到要求"}
 SEATED = ("confirmed", "completed", "incomplete")
+SECTIONS = ("tracks", "sectors", "committees", "hours", "hours-by-committee")   # as in layout
 
 
 class Params(common.ParamsSchema):
     year = common.year_field(load_default=None, allow_none=True)   # default: this year
     org_code = common.code_field(load_default=None, allow_none=True)
+    section = common.section_field(SECTIONS)
 
 
 def _year_classes(year):
@@ -155,14 +157,15 @@ def build(db, params: dict, within: str | None = None) -> dict:
         key=lambda r: (r["committee_code"] is None, r["committee_code"] or ""))
     total_orgs = len(orgs)
     total_covered = sum(r["covered"] for r in sectors)
-    return {
+    return common.with_section({
         "report": NAME, "title": TITLE, "year": year, "scope": scope.describe(),
+        "made_by": common.made_by(tree, scope.org_code),
         "tracks": tracks, "totals": _track_totals(tracks),
         "by_sector": sectors, "by_committee": committees,
         "coverage": {"orgs": total_orgs, "covered": total_covered,
                      "rate": d.rate(total_covered, total_orgs)},
         "study_hours": hours,
-    }
+    }, params)
 
 
 def _track_line(track, label, targets, person_times, enrolled, attended, organised) -> dict:
@@ -328,8 +331,10 @@ def layout(data: dict) -> Document:
         Column("member_people", "党员人数", "int"), Column("member_reached", "党员达标", "int"),
         Column("member_rate", "党员达标率", "pct"),
     ], hours["by_committee"], totals=_hours_total(hours["by_committee"]), sheet="学时按党委")
-    return Document(f"{data['year']}年度大培训统计", scope_text, facts,
-                    [tracks, sectors, committees, study, study_committees], charts(data))
+    return common.sectioned(Document(
+        f"{data['year']}年度大培训统计", scope_text, facts,
+        [tracks, sectors, committees, study, study_committees], charts(data)), data, SECTIONS,
+        data.get("made_by") or scope_text)
 
 
 def _sum_row(label_key: str, rows: list[dict]) -> dict:

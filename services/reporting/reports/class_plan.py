@@ -8,10 +8,12 @@ from . import common
 
 NAME = "class-plan"
 TITLE = "培训方案"
+SECTIONS = ("sessions",)   # document.tables in order, the main one first
 
 
 class Params(common.ParamsSchema):
     class_id = common.class_id_field(required=True)
+    section = common.section_field(SECTIONS)
 
 
 def build(db, params: dict, within: str | None = None) -> dict:
@@ -21,14 +23,14 @@ def build(db, params: dict, within: str | None = None) -> dict:
                 if s["status"] != "cancelled"]
     hours_ch = sum(s["hours_ch"] for s in sessions)
     facts = common.class_facts(row, tree, hours_ch if sessions else None)
-    return {
+    return common.with_section({
         "report": NAME, "title": TITLE, "class": facts,
         "core_theory": common.core_theory(sessions, row["core_theory_ratio"]),
         "sessions": [common.session_facts(s) for s in sessions],
         "totals": {"sessions": len(sessions), "hours": d.hours(hours_ch),
                    "live_sessions": sum(1 for s in sessions if s["live"]),
                    "onsite_sessions": sum(1 for s in sessions if s["kind"] == "onsite")},
-    }
+    }, params)
 
 
 def file_parts(data: dict) -> tuple[str | None, int | None]:
@@ -54,4 +56,5 @@ def layout(data: dict) -> Document:
                      "core_label": f"{data['core_theory']['core_sessions']} 次",
                      "hours": totals["hours"], "live_label": f"{totals['live_sessions']} 次"},
         sheet="课程安排")
-    return Document(TITLE, facts["title"], lines, [table])
+    return common.sectioned(Document(TITLE, facts["title"], lines, [table]), data, SECTIONS,
+                            facts["organiser_name"])

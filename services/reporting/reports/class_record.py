@@ -19,10 +19,12 @@ NAME = "class-record"
 TITLE = "班次培训情况"
 PARTICIPATING = ("confirmed", "completed", "incomplete")
 ATTENDED = ("present", "online")
+SECTIONS = ("participants", "sessions")   # document.tables in order, the main one first
 
 
 class Params(common.ParamsSchema):
     class_id = common.class_id_field(required=True)
+    section = common.section_field(SECTIONS)
 
 
 def build(db, params: dict, within: str | None = None) -> dict:
@@ -97,9 +99,10 @@ def build(db, params: dict, within: str | None = None) -> dict:
         "completion_rate": d.rate(completed, completed + incomplete),
         "attended_hours": d.hours(sum(attended_ch.values())),
     }
-    return {"report": NAME, "title": TITLE, "class": facts, "core_theory": core,
-            "scope": scope.describe(), "summary": summary, "sessions": session_rows,
-            "participants": participants}
+    return common.with_section({
+        "report": NAME, "title": TITLE, "class": facts, "core_theory": core,
+        "scope": scope.describe(), "summary": summary, "sessions": session_rows,
+        "participants": participants}, params)
 
 
 def _participant(enrollment_id, member_no, e, tree, completion, attended_ch, names) -> dict:
@@ -166,7 +169,8 @@ def layout(data: dict) -> Document:
         totals={"member_no": "合计", "org_name": f"{len(data['participants'])} 人",
                 "attended_hours": summary["attended_hours"],
                 "completion_label": f"结业 {summary['completed']} 人"}, sheet="参训人员")
-    return Document(f"{TITLE}", facts["title"], lines, [sessions, people])
+    return common.sectioned(Document(TITLE, facts["title"], lines, [people, sessions]), data,
+                            SECTIONS, facts["organiser_name"])
 
 
 def _pct(value) -> str:

@@ -4,11 +4,17 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
 from services.contracts import rules
+from services.contracts.document import Column, Document, Table
 from services.contracts.fields import CODE_PATTERN, UUID_PATTERN
 from services.kit.errors import NotFound
 
 from .. import domain as d
 from ..models import rp_class, rp_org, rp_person, rp_program, rp_session, rp_state
+from ..render.csv import MADE_BY, MADE_ON
+
+# A report's sections are its tables (in the document's order, the main one first) and its
+# facts (概况): a CSV holds one of them, the main table unless `section` names another.
+OVERVIEW = "overview"
 
 
 class ParamsSchema(Schema):
@@ -26,6 +32,46 @@ def code_field(**kw):
 
 def class_id_field(**kw):
     return fields.String(validate=validate.Regexp(UUID_PATTERN, error="Not a valid UUID."), **kw)
+
+
+def section_field(sections: tuple[str, ...]):
+    """`section`: which part of the report a CSV holds (the main table when left out)."""
+    choices = (*sections, OVERVIEW)
+    return fields.String(validate=validate.OneOf(
+        choices, error=f"must be one of {', '.join(choices)} (the main table: {sections[0]})"))
+
+
+def with_section(data: dict, params: dict) -> dict:
+    """The report's data, naming the section asked for (when one was): what `sectioned` lays
+    out. A filed report (built without one) holds none."""
+    return {**data, "section": params["section"]} if params.get("section") else data
+
+
+def sectioned(document: Document, data: dict, sections: tuple[str, ...], made_by: str
+              ) -> Document:
+    """The document with its 制表单位 / 制表日期 (the organisation `made_by` names, today in
+    Asia/Shanghai) as its last facts; with only the one table `data` names as its section,
+    if it names one (the facts as a table of their own for `overview`)."""
+    today = d.today()
+    facts = [*document.facts, (MADE_BY, made_by), (MADE_ON, f"{today.year}年{today.month}月"
+                                                            f"{today.day}日")]
+    section = data.get("section")
+    if section is None:
+        tables = document.tables
+    elif section == OVERVIEW:
+        tables = [Table("概况", [Column("label", "项目"), Column("value", "内容")],
+                        [{"label": label, "value": value} for label, value in facts],
+                        sheet="概况")]
+    else:
+        tables = [document.tables[sections.index(section)]]
+    return Document(document.title, document.subtitle, facts, tables, document.charts)
+
+
+def made_by(tree: d.OrgTree, org_code: str | None) -> str:
+    """Who a report is made by: the organisation it is limited to, else the district (the
+    tree's root)."""
+    roots = tree.roots()
+    return tree.name(org_code or (roots[0] if roots else None))
 
 
 _tree: tuple[tuple, d.OrgTree] | None = None   # the last tree built, with its version

@@ -22,11 +22,13 @@ SECRETARY_GAPS = {"no_secretary": "未配备书记", "not_enrolled": "未报名�
                   "nominated": "报名待审核", "waitlisted": "候补未参训", "enrolled": "已报名待培训",
                   "incomplete": "未达结业要求"}
 MEMBER_GAPS = {"incomplete": "未达结业要求", "no_completion": "班次已结业无结业记录"}
+SECTIONS = ("committees", "secretaries", "members")   # document.tables in order
 
 
 class Params(common.ParamsSchema):
     year = common.year_field(load_default=None, allow_none=True)   # default: this year
     org_code = common.code_field(load_default=None, allow_none=True)
+    section = common.section_field(SECTIONS)
 
 
 def build(db, params: dict, within: str | None = None) -> dict:
@@ -124,10 +126,12 @@ def build(db, params: dict, within: str | None = None) -> dict:
                    "coverage": d.rate(n["orgs"] - n["secretary_gaps"], n["orgs"])}
                   for c, n in sorted(per_committee.items(), key=lambda i: (i[0] is None,
                                                                            i[0] or ""))]
-    return {"report": NAME, "title": TITLE, "year": year, "scope": scope.describe(),
-            "by_committee": committees, "secretaries": secretaries, "members": members,
-            "totals": {"orgs": sum(c["orgs"] for c in committees),
-                       "secretary_gaps": len(secretaries), "member_gaps": len(members)}}
+    return common.with_section({
+        "report": NAME, "title": TITLE, "year": year, "scope": scope.describe(),
+        "made_by": common.made_by(tree, scope.org_code),
+        "by_committee": committees, "secretaries": secretaries, "members": members,
+        "totals": {"orgs": sum(c["orgs"] for c in committees),
+                   "secretary_gaps": len(secretaries), "member_gaps": len(members)}}, params)
 
 
 def file_parts(data: dict) -> tuple[str | None, int | None]:
@@ -166,5 +170,6 @@ def layout(data: dict) -> Document:
     ], data["members"], totals={"committee_name": "合计", "org_name": f"{totals['member_gaps']} 人",
                                 "classes": sum(m["classes"] for m in data["members"])},
         sheet="报名未结业")
-    return Document(f"{data['year']}年度{TITLE}", scope_text, facts,
-                    [committees, secretaries, members])
+    return common.sectioned(Document(f"{data['year']}年度{TITLE}", scope_text, facts,
+                                     [committees, secretaries, members]), data, SECTIONS,
+                            data.get("made_by") or scope_text)

@@ -18,12 +18,14 @@ from . import common
 
 NAME = "filing-status"
 TITLE = "备案情况"
+SECTIONS = ("organisations", "items", "overdue")   # document.tables in order
 
 
 class Params(common.ParamsSchema):
     year = common.year_field(load_default=None, allow_none=True)   # default: this year
     org_code = common.code_field(load_default=None, allow_none=True)
     as_of = fields.Date(load_default=None, allow_none=True)
+    section = common.section_field(SECTIONS)
 
 
 def load_versions(db, class_ids=None, year=None) -> dict:
@@ -92,12 +94,13 @@ def build(db, params: dict, within: str | None = None) -> dict:
         "overdue": n["overdue_items"],
     } for code, n in sorted(per_org.items())]
     keys = ("due", "acknowledged", "filed", "returned", "not_filed", "changed", "overdue")
-    return {
+    return common.with_section({
         "report": NAME, "title": TITLE, "year": year, "as_of": as_of.isoformat(),
-        "scope": scope.describe(), "organisations": organisations, "items": items,
+        "scope": scope.describe(), "made_by": common.made_by(tree, scope.org_code),
+        "organisations": organisations, "items": items,
         "overdue": [i for i in items if i["overdue"]],
         "totals": {k: sum(o[k] for o in organisations) for k in keys},
-    }
+    }, params)
 
 
 def file_parts(data: dict) -> tuple[str | None, int | None]:
@@ -134,5 +137,6 @@ def layout(data: dict) -> Document:
         Column("return_reason", "退回原因"),
     ], [r for r in rows if r["overdue"]],
         totals={"org_name": "合计", "title": f"{len(data['overdue'])} 项"}, sheet="逾期清单")
-    return Document(f"{data['year']}年度{TITLE}", scope_text, facts,
-                    [organisations, items, overdue])
+    return common.sectioned(Document(f"{data['year']}年度{TITLE}", scope_text, facts,
+                                     [organisations, items, overdue]), data, SECTIONS,
+                            data.get("made_by") or scope_text)

@@ -34,9 +34,13 @@ COUNTED = {"completed": "已结业，计入", "incomplete": "未达结业要求�
 ON_RECORD = ("confirmed", "waitlisted", "withdrawn", "released", "completed", "incomplete")
 
 
+SECTIONS = ("years", "classes", "sessions", "other")   # document.tables in order
+
+
 class Params(common.ParamsSchema):
     member_no = common.code_field(required=True)
     year = common.year_field(load_default=None, allow_none=True)
+    section = common.section_field(SECTIONS)
 
 
 def build(db, params: dict, within: str | None = None) -> dict:
@@ -138,15 +142,15 @@ def build(db, params: dict, within: str | None = None) -> dict:
         entry.update(figures)
         summary.append({"year": y, **figures})
     committee = (person["committee_code"] if person else None) or tree.committee_of(org_code)
-    return {
-        "report": NAME, "title": TITLE, "year": year,
+    return common.with_section({
+        "report": NAME, "title": TITLE, "year": year, "made_by": common.made_by(tree, within),
         "person": {"member_no": member_no, "name": (person["name"] if person else None) or "—",
                    "org_code": org_code, "org_name": tree.name(org_code),
                    "committee_code": committee,
                    "committee_name": tree.name(committee) if committee else "—",
                    "role": role, "role_label": d.PERSON_ROLES[role]},
         "years": [years[y] for y in sorted(years)], "summary": summary,
-    }
+    }, params)
 
 
 def file_parts(data: dict) -> tuple[str | None, int | None]:
@@ -165,7 +169,8 @@ def layout(data: dict) -> Document:
     other = [{**h, "year": y["year"]} for y in data["years"] for h in y["other"]]
     summary = [{**s, "reached_label": d.yes_no(s["reached"])} for s in data["summary"]]
     parts = d.STUDY_HOUR_PARTS
-    return Document(TITLE, f"{person['name']}（党员编号 {person['member_no']}）", facts, [
+    subtitle = f"{person['name']}（党员编号 {person['member_no']}）"
+    return common.sectioned(Document(TITLE, subtitle, facts, [
         Table("年度学时", [
             Column("year", "年度", "int"),
             *[Column(f"{part}_hours", label, "hours") for part, label in parts.items()],
@@ -199,4 +204,4 @@ def layout(data: dict) -> Document:
             Column("hours", "学时", "hours"),
         ], other, totals={"year": "合计", "title": f"{len(other)} 项",
                           "hours": round(sum(h["hours"] for h in other), 2)}, sheet="其他学时"),
-    ])
+    ]), data, SECTIONS, data.get("made_by") or person["org_name"])
