@@ -280,15 +280,22 @@ def _as_rabbitmq(node: Node, *argv: str) -> list[str]:
     return ["runuser", "-u", "rabbitmq", "--", "env", *env, *argv]
 
 
+def _workdir(node: Node) -> str:
+    """Where the rabbitmq user runs our commands: Erlang reads its working directory, and that
+    user may not read ours (a checkout made with mktemp -d is 0700): `eacces`, and no node."""
+    return str(node.home) if node.home.is_dir() else "/"
+
+
 def _launch(node: Node) -> None:
     subprocess.run(_as_rabbitmq(node, str(SBIN / "rabbitmq-server"), "-detached"), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+                   cwd=_workdir(node))
 
 
 def ctl(node: Node, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """`rabbitmqctl -n <node> ...` as the rabbitmq user."""
     done = subprocess.run(_as_rabbitmq(node, str(SBIN / "rabbitmqctl"), "-n", node.name, *args),
-                          capture_output=True, text=True, timeout=180)
+                          capture_output=True, text=True, timeout=180, cwd=_workdir(node))
     if check and done.returncode != 0:
         raise RuntimeError(f"rabbitmqctl -n {node.name} {' '.join(args)}: "
                            f"{done.stdout}{done.stderr}")
