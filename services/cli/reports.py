@@ -28,10 +28,12 @@ def report():
 @click.option("--org", "org_code", help="Limit to this organisation's subtree.")
 @click.option("--as-of", help="filing-status: the day overdue is judged on (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--section", help="csv: another table than the report's main one "
+                                "(e.g. class-record: sessions; overview: the facts).")
 @click.option("-o", "--output", help="Where to write it (default: the report's file name; "
                                      "- for standard output).")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait.")
-def pull(name, year, class_id, member_no, org_code, as_of, fmt, output, timeout):
+def pull(name, year, class_id, member_no, org_code, as_of, fmt, section, output, timeout):
     """Pull report NAME and write the file."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -42,7 +44,8 @@ def pull(name, year, class_id, member_no, org_code, as_of, fmt, output, timeout)
         raise click.BadParameter(f"the folder {Path(output).parent} does not exist",
                                  param_hint="'-o' / '--output'")
     params = {k: v for k, v in {"year": year, "class_id": class_id, "member_no": member_no,
-                                "org_code": org_code, "as_of": as_of}.items() if v is not None}
+                                "org_code": org_code, "as_of": as_of,
+                                "section": section}.items() if v is not None}
     with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=timeout) as rpc:
         answer = rpc.reporting.report(name, params, fmt)
     content = base64.b64decode(answer["content_b64"])

@@ -211,9 +211,11 @@ class Scope:
         return {"org_code": self.org_code, "name": self.tree.name(self.org_code)}
 
 
-def file_name(report: str, scope: str | None, year: int | None, ext: str) -> str:
-    """`<report>-<scope>-<year>.<ext>`; district-wide reports leave the scope out (DESIGN §5)."""
-    parts = [report] + [str(p) for p in (scope, year) if p is not None]
+def file_name(report: str, scope: str | None, year: int | None, ext: str,
+              section: str | None = None) -> str:
+    """`<report>-<scope>-<year>.<ext>`; district-wide reports leave the scope out (DESIGN §5).
+    A CSV of another section than the main table says which: `…-2026-sessions.csv`."""
+    parts = [report] + [str(p) for p in (scope, year, section) if p is not None]
     return "-".join(parts) + f".{ext}"
 
 

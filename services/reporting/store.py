@@ -53,6 +53,10 @@ def resolve(name: str, params: dict | None, fmt: str):
         raise InvalidInput("unknown format",
                            errors={"format": [f"{name} comes as {', '.join(allowed)}"]})
     loaded = load(spec.Params(), {k: v for k, v in (params or {}).items() if v is not None})
+    if loaded.get("section") is not None and fmt != "csv":
+        # XLSX and PDF hold every section, JSON is the whole report: refused, not ignored.
+        raise InvalidInput("section is for CSV", errors={
+            "section": [f"only with format=csv: format={fmt} holds every section"]})
     if name in YEARLY and loaded.get("year") is None:
         loaded["year"] = d.today().year
     if name == "filing-status" and loaded.get("as_of") is None:
@@ -90,7 +94,7 @@ def pull(db, outbox, name: str, params: dict | None = None, fmt: str = "json",
     content = build_content(spec, data, fmt)
     scope, year = spec.file_parts(data)
     row = {"id": str(uuid.uuid4()), "report": name, "params": key, "format": fmt,
-           "file_name": d.file_name(name, scope, year, fmt),
+           "file_name": d.file_name(name, scope, year, fmt, loaded.get("section")),
            "content_type": d.CONTENT_TYPES[fmt], "sha256": hashlib.sha256(content).hexdigest(),
            "size": len(content), "content": content, "created_at": d.now(),
            "position": position, "watermark": mark}

@@ -46,3 +46,20 @@ def test_report_pull_to_standard_output_and_its_errors(loaded):
                                         uid("nothing")])
     assert missing.exit_code == 1
     assert "class_id" in missing.output
+
+
+def test_report_pull_a_csv_section(loaded, tmp_path, monkeypatch):
+    """The main table by default; `--section` another, under its own file name."""
+    monkeypatch.chdir(tmp_path)
+    main_table = CliRunner().invoke(main, ["report", "pull", "class-record", "--class-id",
+                                           uid("K1"), "--format", "csv", "-o", "-"])
+    sessions = CliRunner().invoke(main, ["report", "pull", "class-record", "--class-id",
+                                         uid("K1"), "--format", "csv", "--section", "sessions"])
+    assert main_table.exit_code == 0 and sessions.exit_code == 0, sessions.output
+    [written] = tmp_path.glob("*sessions.csv")
+    assert written.read_bytes() != main_table.stdout_bytes
+    unknown = CliRunner().invoke(main, ["report", "pull", "class-record", "--class-id",
+                                        uid("K1"), "--format", "csv", "--section", "nope"])
+    assert unknown.exit_code == 2   # a wrong argument
+    assert "section" in unknown.output and "sessions" in unknown.output
+    assert "Traceback" not in unknown.output

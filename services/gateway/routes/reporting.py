@@ -53,24 +53,6 @@ def file_response(answer: dict, name: str | None = None) -> Response:
                         "X-Peixun-Sha256": answer["sha256"]})
 
 
-def section_of(params: dict, fmt: str) -> str | None:
-    """`section`: which part of a report a CSV holds (reporting checks the name). XLSX and PDF
-    hold every section, JSON is the whole report: there it is refused, not ignored."""
-    section = params.get("section")
-    if section is not None and fmt != "csv":
-        raise InvalidInput("section is for CSV", errors={
-            "section": [f"only with format=csv: format={fmt} holds every section"]})
-    return section
-
-
-def with_section(file_name: str, section: str | None) -> str:
-    """class-record-…-2026.csv, its sessions: class-record-…-2026-sessions.csv."""
-    if section is None:
-        return file_name
-    stem, _, extension = file_name.rpartition(".")
-    return f"{stem}-{section}.{extension}"
-
-
 def only(args, allowed) -> dict:
     unknown = sorted(set(args) - set(allowed))
     if unknown:
@@ -125,9 +107,8 @@ class ReportingRoutes(RoutesBase):
             within = principal.within
         params = only(request.args, (*REPORT_PARAMS, "format"))
         fmt = params.pop("format", "json")
-        section = section_of(params, fmt)
         answer = self.reporting.report(report, params, fmt, within)
-        return file_response(answer, with_section(answer["file_name"], section))
+        return file_response(answer, answer["file_name"])
 
     # -- filing (备案) ---------------------------------------------------------------------------
 
