@@ -139,6 +139,8 @@ def test_an_edit_behind_the_service_s_back_is_named_and_later_attendance_shows_o
     assert shown["attendance_chain"] == {"sequence": 2, "head": head}   # as filed, for good
     page = w.get(w.browser("committee_a"), f"/admin/filings/{record['filing_id']}")
     assert page.status_code == 200 and CHANGED in page.text and head in page.text
+    inbox = w.get(w.browser("committee_a"), "/admin/filings")   # the superior's list too
+    assert inbox.status_code == 200 and CHANGED in inbox.text
 
 
 def _session_of(w, class_id) -> str:

@@ -456,7 +456,11 @@ def _filing_row(f: dict, titles: dict, orgs: dict, csrf: str, back: dict) -> Mar
            el("span", "逾期报送", class_="late") if f["late"] else None,
            # The class changed after this version was built: it waits to be filed again.
            el("br") if f.get("changed_label") else None,
-           el("span", f["changed_label"], class_="late") if f.get("changed_label") else None),
+           el("span", f["changed_label"], class_="late") if f.get("changed_label") else None,
+           # Attendance recorded after it was filed: the filed record no longer tells it all.
+           el("br") if f.get("attendance_changed_label") else None,
+           el("span", f["attendance_changed_label"], class_="late")
+           if f.get("attendance_changed_label") else None),
         el("td", reviewed),
         el("td", *documents, class_="downloads"),
         el("td", attachment_links(f) or "—"),
