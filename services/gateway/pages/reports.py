@@ -155,8 +155,22 @@ def file_form(klass: dict, kind: str, item: dict, versions: list[dict], org: dic
 
 # -- one filed version, and its review ---------------------------------------------------------
 
+def attendance_check_text(check: dict, filed_sequence: int) -> str:
+    """What the log's check says of the attendance a record summarised, for a clerk."""
+    if check.get("unavailable"):
+        return "暂时无法核验（报名考勤服务未响应），请稍后刷新"
+    broken = check.get("broken")
+    if broken is None:
+        return f"完好：备案所依据的{filed_sequence}条考勤记录均未被改动"
+    if broken["chain_seq"] <= filed_sequence:
+        return (f"不符：第{broken['chain_seq']}条考勤记录（党员编号 {broken['member_no']}）"
+                "与备案时不同，已被改动，请联系系统管理员核查")
+    return (f"完好：备案所依据的{filed_sequence}条考勤记录均未被改动；备案后的第"
+            f"{broken['chain_seq']}条记录有改动，请联系系统管理员核查")
+
+
 def filing_page(f: dict, title: str | None, org_name: str | None, reviewer: bool, csrf: str,
-                principal) -> Markup:
+                principal, attendance_check: dict | None = None) -> Markup:
     """A filed version: what it is, its documents and attachments; for its reviewer, the two
     forms that acknowledge or return it, each confirmed with a box that must be ticked."""
     filing_id = f["filing_id"]
@@ -176,6 +190,9 @@ def filing_page(f: dict, title: str | None, org_name: str | None, reviewer: bool
     if chain.get("sequence") is not None:
         lines.append(("考勤记录链头",
                       f"第{chain['sequence']}条 {chain['head'] or '（无考勤记录）'}"))
+    if attendance_check is not None and chain.get("sequence") is not None:
+        lines.append(("考勤记录核验", attendance_check_text(attendance_check,
+                                                        chain["sequence"])))
     if f["status"] != "filed":
         lines.append(("审核时间", local_time(f["reviewed_at"])))
     if f.get("reason"):

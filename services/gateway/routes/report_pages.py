@@ -12,10 +12,12 @@ import base64
 import hmac
 
 import eventlet
+from nameko.exceptions import UnknownService
 
 from services.contracts.rules import ATTACHMENT_MAX_BYTES, ATTACHMENT_MAX_COUNT
 from services.contracts.vocabulary import FILING_KINDS
 from services.kit.errors import Forbidden, InvalidInput
+from services.kit.rpc import RpcTimeout
 
 from ..http import http
 from ..pages import reports, views
@@ -139,7 +141,19 @@ class ReportPagesRoutes(RoutesBase):
         org = self.page_organisations([filed["org_code"]]).get(filed["org_code"]) or {}
         reviewer = caller.within is None or caller.within == filed["parent_code"]
         return html(reports.filing_page(filed, title, org.get("name"), reviewer, caller.csrf,
-                                        caller.principal))
+                                        caller.principal, self.attendance_check(filed)))
+
+    def attendance_check(self, filed: dict) -> dict | None:
+        """A record's attendance as enrollment's log holds it now, checked entry by entry (its
+        hash chain): whether what the record summarised was changed behind the service's back.
+        None for a plan, or a record filed before the chain was kept; `unavailable` when
+        enrollment does not answer (the page shows the filing anyway)."""
+        if (filed.get("attendance_chain") or {}).get("sequence") is None:
+            return None
+        try:
+            return self.enrollment.verify_attendance(filed["class_id"])
+        except (RpcTimeout, UnknownService):
+            return {"unavailable": True}
 
     @http("GET", "/admin/filings/<string:filing_id>/attachments/<string:attachment_id>",
           document=False)
