@@ -59,7 +59,7 @@ setup: $(STAMP)
 
 test: $(STAMP) $(CJK_FONT) $(PDFTOTEXT) $(CHROMIUM) $(ZBARIMG) $(SOFFICE) $(PROMETHEUS)
 	bash $(INFRA) rabbitmq postgres
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
 demo: $(STAMP) $(CJK_FONT)
 	bash $(INFRA) rabbitmq
