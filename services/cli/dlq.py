@@ -51,16 +51,10 @@ def dlq_list(limit, as_json):
     in the queue."""
     from services.kit import dead_letters
 
-    letters = dead_letters.peek(config.amqp_uri(), limit)
-    for letter in letters:
-        if as_json:
-            click.echo(json.dumps(letter, ensure_ascii=False, default=str))
-        else:
-            click.echo(f"{letter['id']}  {_moment(letter['time'])}  "
-                       f"{letter['service'] or '-':<11} {letter['original_exchange']}/"
-                       f"{letter['original_routing_key']}  {_short(letter['reason'])}")
-    if not as_json:
-        click.echo(f"{len(letters)} dead letters shown (`peixun dlq show ID` for one)", err=True)
+    _print_letters(dead_letters.peek(config.amqp_uri(), limit), as_json, lambda letter: (
+        f"{letter['id']}  {_moment(letter['time'])}  {letter['service'] or '-':<11} "
+        f"{letter['original_exchange']}/{letter['original_routing_key']}  "
+        f"{_short(letter['reason'])}"), "dead letters shown (`peixun dlq show ID` for one)")
 
 
 @dlq.command("show")
@@ -108,16 +102,20 @@ def dlq_dropped(limit, as_json):
     """Dead letters dropped for good: id, when, by whom, why, and the reason it had died."""
     from services.kit import dead_letters
 
-    letters = dead_letters.dropped(config.amqp_uri(), limit)
+    _print_letters(dead_letters.dropped(config.amqp_uri(), limit), as_json, lambda letter: (
+        f"{letter['id']}  {_moment(letter['dropped_at'])}  {letter['dropped_by']:<10} "
+        f"{_short(letter['dropped_reason'], 40)}  "
+        f"(was: {letter['service'] or '-'}: {_short(letter['reason'], 40)})"),
+        "dropped letters shown")
+
+
+def _print_letters(letters: list[dict], as_json: bool, line, shown: str) -> None:
+    """One JSON object a letter, or one line each and how many (on standard error)."""
     for letter in letters:
-        if as_json:
-            click.echo(json.dumps(letter, ensure_ascii=False, default=str))
-        else:
-            click.echo(f"{letter['id']}  {_moment(letter['dropped_at'])}  "
-                       f"{letter['dropped_by']:<10} {_short(letter['dropped_reason'], 40)}  "
-                       f"(was: {letter['service'] or '-'}: {_short(letter['reason'], 40)})")
+        click.echo(json.dumps(letter, ensure_ascii=False, default=str) if as_json
+                   else line(letter))
     if not as_json:
-        click.echo(f"{len(letters)} dropped letters shown", err=True)
+        click.echo(f"{len(letters)} {shown}", err=True)
 
 
 @dlq.command("replay")

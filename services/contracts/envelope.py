@@ -85,7 +85,7 @@ def parse_envelope(body: bytes | str) -> dict:
 
 
 _KEYS = frozenset(("id", "type", "source", "occurred_at", "version", "data"))
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 
 
 def _plainly_valid(raw: dict) -> bool:
@@ -100,7 +100,7 @@ def _plainly_valid(raw: dict) -> bool:
                 and type(kind) is str and 0 < len(kind) <= 100
                 and type(source) is str and 0 < len(source) <= 100
                 and type(raw["id"]) is str and uuid.UUID(raw["id"]) is not None
-                and type(moment) is str and _ISO_TIME.fullmatch(moment) is not None
+                and type(moment) is str and ISO_TIME.fullmatch(moment) is not None
                 and datetime.fromisoformat(moment).tzinfo is not None)
     except (KeyError, ValueError):
         return False

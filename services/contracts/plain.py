@@ -15,7 +15,8 @@ from datetime import date, datetime
 
 from marshmallow import EXCLUDE, Schema, fields, missing, validate
 
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+from .envelope import ISO_TIME
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 Check = Callable[[object], tuple[bool, object]]
@@ -41,6 +42,19 @@ def _validator(check) -> Callable[[object], bool] | None:
     return None
 
 
+def _iso(pattern: re.Pattern, parse) -> Check:
+    """A time or a day in the one ISO form taken here; a day that does not exist (30 February)
+    is left to the schema."""
+    def check(v):
+        if type(v) is not str or pattern.fullmatch(v) is None:
+            return _REFUSED
+        try:
+            return True, parse(v)
+        except ValueError:
+            return _REFUSED
+    return check
+
+
 def _kind(field: fields.Field) -> Check | None:
     """The field's value check for the one wire type taken here: `(True, loaded)` or refused."""
     kind = type(field)
@@ -60,23 +74,9 @@ def _kind(field: fields.Field) -> Check | None:
             return (True, v) if not finite_only or math.isfinite(v) else _REFUSED
         return number
     if kind is fields.AwareDateTime:
-        def moment(v):
-            if type(v) is not str or _ISO_TIME.fullmatch(v) is None:
-                return _REFUSED
-            try:
-                return True, datetime.fromisoformat(v)
-            except ValueError:   # 30 February
-                return _REFUSED
-        return moment
+        return _iso(ISO_TIME, datetime.fromisoformat)
     if kind is fields.Date:
-        def day(v):
-            if type(v) is not str or _ISO_DATE.fullmatch(v) is None:
-                return _REFUSED
-            try:
-                return True, date.fromisoformat(v)
-            except ValueError:
-                return _REFUSED
-        return day
+        return _iso(_ISO_DATE, date.fromisoformat)
     return None
 
 

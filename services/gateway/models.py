@@ -1,7 +1,19 @@
 """The gateway's tables: API tokens for systems and people's accounts (both stored only as
-hashes), the admin pages' sessions, failed sign-ins for the lock-out, and the audit trail."""
+hashes), the admin pages' sessions, failed sign-ins for the lock-out, the audit trail, and
+where the xAPI push to a learning record store has got to."""
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -73,3 +85,18 @@ class AuditEntry(Base):
     route: Mapped[str] = mapped_column(String(200))               # the path template
     path: Mapped[str] = mapped_column(String(500))                # the path asked for
     status: Mapped[int] = mapped_column(Integer)
+
+
+# One row per learning record store (XAPI_LRS_URL): its cursor, backoff and last error
+# (xapi_push.py).
+xapi_push = Table(
+    "xapi_push", Base.metadata,
+    Column("lrs_url", String(500), primary_key=True),
+    Column("cursor", String(20)),
+    Column("pushed", BigInteger, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("last_pushed_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

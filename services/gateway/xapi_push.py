@@ -22,20 +22,12 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    select,
-)
+from sqlalchemy import select
 
 from services.kit.clock import as_utc
 from services.kit.sql import insert_rows
+
+from .models import xapi_push
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +38,6 @@ DEFAULT_INTERVAL_SECONDS = 30     # once caught up, how often to look for new st
 FIRST_BACKOFF_SECONDS = 1
 MAX_BACKOFF_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 5
-
-xapi_push = Table(
-    "xapi_push", MetaData(),
-    Column("lrs_url", String(500), primary_key=True),
-    Column("cursor", String(20)),
-    Column("pushed", BigInteger, nullable=False),
-    Column("failures", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True)),
-    Column("last_error", Text),
-    Column("last_pushed_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
 
 class PushFailed(Exception):
     pass
