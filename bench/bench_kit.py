@@ -3,7 +3,6 @@ the wire at once) and the event entrypoint (broker → handler + inbox, committe
 its raw baseline on quorum queues, as every consumer queue is (DESIGN §3): publishing with
 confirms to a quorum queue, and draining one."""
 
-import time
 import uuid
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from services.reporting.service import ReportingService
 from services.scheduling.service import SchedulingService
 
 from .baselines import of_this_run
-from .harness import apart, bench_line, nameko_config, timed
+from .harness import apart, bench_line, nameko_config, timed, wait_for
 
 RELAY_GOAL = 0.40      # × publishing with confirms to a quorum queue
 METRICS_GOAL = 0.95    # the consumer with its metrics recorded, × the same without (≤ 5% cost)
@@ -68,8 +67,8 @@ def relay_rate(amqp_uri: str, urls: dict, n: int = 20000) -> float:
     container = ServiceContainer(SchedulingService, nameko_config(amqp_uri, urls))
     with timed() as elapsed:
         container.start()
-        while _count(engine, outbox, outbox.c.sent_at.is_(None)):
-            time.sleep(0.02)
+        wait_for(lambda: not _count(engine, outbox, outbox.c.sent_at.is_(None)),
+                 f"the relay to publish {n} events", interval=0.02, amqp_uri=amqp_uri)
     container.stop()
     engine.dispose()
     return n / elapsed()
@@ -89,8 +88,8 @@ def consumer_rate(amqp_uri: str, urls: dict, n: int = 10000) -> float:
     container = ServiceContainer(ReportingService, nameko_config(amqp_uri, urls))
     with timed() as elapsed:
         container.start()
-        while _count(engine, inbox) < n:
-            time.sleep(0.02)
+        wait_for(lambda: _count(engine, inbox) >= n, f"reporting to take {n} events",
+                 interval=0.02, amqp_uri=amqp_uri)
     container.stop()
     engine.dispose()
     return n / elapsed()

@@ -27,6 +27,32 @@ def bench_line(name: str, value: float, unit: str, baseline: float, goal: str,
     return line
 
 
+def wait_for(predicate, what: str, timeout: float = 120, interval: float = 0.05,
+             amqp_uri: str | None = None):
+    """Poll `predicate` until it answers something true (answered); a stuck run says what it
+    waited for, and where the vhost's messages are, instead of hanging."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            where = f"; queues: {queue_depths(amqp_uri)}" if amqp_uri else ""
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}{where}")
+        time.sleep(interval)
+
+
+def queue_depths(amqp_uri: str) -> dict:
+    """{queue: (ready, unacked)} of the URI's vhost, the queues holding any."""
+    quoted = urllib.parse.quote(urllib.parse.unquote(amqp_uri.rsplit("/", 1)[1]), safe="")
+    try:
+        queues = requests.get(f"{RABBIT_API}/queues/{quoted}", auth=AUTH, timeout=10).json()
+    except requests.RequestException as exc:
+        return {"?": str(exc)}
+    return {q["name"]: (q.get("messages_ready", 0), q.get("messages_unacknowledged", 0))
+            for q in queues if q.get("messages")}
+
+
 @contextmanager
 def timed():
     """`with timed() as t: ...; t()` gives the seconds elapsed."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, union_all
 
 from services.kit.database import take_turns
 from services.kit.errors import DomainError, InvalidInput, RetryLater
@@ -91,16 +91,17 @@ def entry_hash(entry, prev_hash: str) -> str:
 
 
 def chain_heads(db, class_ids) -> dict[str, tuple[int, str]]:
-    """Each class's newest entry: {class_id: (chain_seq, entry_hash)}, for classes with any."""
-    class_ids = list(set(class_ids))
-    if not class_ids:
-        return {}
+    """Each class's newest entry: {class_id: (chain_seq, entry_hash)}, for classes with any.
+    One newest-first index probe per class, whatever the chain's length: a GROUP BY max()
+    reads every entry of the class, and a broadcast class's chain grows to tens of thousands."""
     log = AttendanceEntry.__table__.c
-    newest = (select(log.class_id, func.max(log.chain_seq).label("chain_seq"))
-              .where(log.class_id.in_(class_ids)).group_by(log.class_id).subquery())
+    newest = [select(log.class_id, log.chain_seq, log.entry_hash).where(log.class_id == class_id)
+              .order_by(log.chain_seq.desc()).limit(1).subquery()
+              for class_id in sorted(set(class_ids))]
+    if not newest:
+        return {}
     return {class_id: (seq, head) for class_id, seq, head in db.execute(
-        select(log.class_id, log.chain_seq, log.entry_hash).join(newest, and_(
-            newest.c.class_id == log.class_id, newest.c.chain_seq == log.chain_seq)))}
+        union_all(*(select(probe) for probe in newest)))}
 
 
 def _chain(db, rows: list[dict]) -> None:

@@ -754,6 +754,25 @@ def test_each_entry_is_chained_to_the_one_before_it_in_its_class(world, lesson):
     assert heads == [(e.chain_seq, e.entry_hash) for e in chain]
 
 
+def test_one_batch_over_two_classes_continues_each_classs_chain(world, lesson):
+    """The batch reads each class's own head: two classes, each with an entry, then one batch
+    of viewings of both."""
+    first_class, first = lesson
+    second_class = world.klass(category="enterprise", capacity=10)
+    world.nominate(second_class, "E1", "E2")
+    second = world.session(second_class, DAY, 1, hours=1.5)
+    for row in (first, second):
+        attendance.record_viewing(world.db, [report(row, "E1", 80)], world.emit,
+                                  now=during(row, 120))
+    attendance.record_viewing(world.db, [report(first, "E2", 80), report(second, "E2", 80)],
+                              world.emit, now=during(second, 120))
+    for class_id in (first_class, second_class):
+        chain = chain_of(world.db, class_id)
+        assert [(e.chain_seq, e.member_no) for e in chain] == [(1, "E1"), (2, "E2")]
+        assert chain[1].prev_hash == chain[0].entry_hash
+    assert attendance.verify(world.db)["broken"] is None
+
+
 def test_the_hash_covers_every_field_of_the_entry(world, lesson):
     a_day_of_attendance(world, lesson)
     entry = chain_of(world.db, lesson[0])[0]
