@@ -11,6 +11,7 @@ import psycopg2
 import requests
 
 from services.kit import config
+from services.kit.processes import wait_until
 
 PG = os.environ.get("PEIXUN_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 RABBIT_API = os.environ.get("PEIXUN_BENCH_RABBIT_API", "http://127.0.0.1:15672/api")
@@ -29,17 +30,12 @@ def bench_line(name: str, value: float, unit: str, baseline: float, goal: str,
 
 def wait_for(predicate, what: str, timeout: float = 120, interval: float = 0.05,
              amqp_uri: str | None = None):
-    """Poll `predicate` until it answers something true (answered); a stuck run says what it
-    waited for, and where the vhost's messages are, instead of hanging."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            where = f"; queues: {queue_depths(amqp_uri)}" if amqp_uri else ""
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}{where}")
-        time.sleep(interval)
+    """`wait_until`, and a run that times out says where the vhost's messages are."""
+    try:
+        return wait_until(predicate, what, timeout, interval)
+    except TimeoutError as exc:
+        where = f"; queues: {queue_depths(amqp_uri)}" if amqp_uri else ""
+        raise RuntimeError(f"{exc}{where}") from None
 
 
 def queue_depths(amqp_uri: str) -> dict:

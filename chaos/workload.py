@@ -24,6 +24,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.contracts import new_event
 from services.kit.amqp import ConfirmingPublisher, Outgoing, PublishFailed
 from services.kit.clock import SHANGHAI
+from services.kit.processes import wait_until
 
 from .outcome import Outcome
 from .system import System
@@ -138,11 +139,7 @@ class Workload:
             return -1
 
     def _until(self, predicate, what: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"timed out waiting for {what}")
-            time.sleep(0.2)
+        wait_until(predicate, what, timeout, interval=0.2)
 
     # -- the traffic -----------------------------------------------------------------------
 

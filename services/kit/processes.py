@@ -1,4 +1,5 @@
-"""Watching and stopping processes: their peak memory, their health, SIGTERM then SIGKILL.
+"""Watching and stopping processes: their peak memory, their health, waiting for a condition,
+SIGTERM then SIGKILL.
 How each service starts is said once, outside the kit (services.cli.launch)."""
 
 import signal
@@ -16,6 +17,19 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def wait_until(predicate, what: str, timeout: float = 10.0, interval: float = 0.05):
+    """The predicate's first truthy value, asked every `interval` seconds; TimeoutError naming
+    `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
 
 
 def stop(processes: dict[str, subprocess.Popen], timeout: float = 20.0) -> None:
