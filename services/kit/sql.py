@@ -5,9 +5,9 @@ transaction: SQLAlchemy sends an ON CONFLICT executemany one row per round trip,
 import of 60,000 members take most of a minute.
 """
 
-import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
@@ -45,7 +45,7 @@ def insert_rows(session: Session, table, rows: list[dict], key: list[str] | None
         session.execute(statement, rows)
         return
     # One parameter per page: the rows as a JSON array that PostgreSQL turns back into a
-    # record set. Python's json is fast C; psycopg2's per-value quoting of 8 columns × 5,000
+    # record set. JSON encoding is fast C; psycopg2's per-value quoting of 8 columns × 5,000
     # rows was not (COPY is refused under eventlet's green psycopg2).
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
            f"SELECT {', '.join(columns)} FROM json_to_recordset(%s::json) "
@@ -97,9 +97,11 @@ def _json_pages(session: Session, sql: str, rows: list[dict]) -> list:
     (the event entrypoint acks a twin delivery on it)."""
     session.flush()   # ORM changes first, in order
     connection = session.connection()
-    return [connection.exec_driver_sql(sql, (json.dumps(
-        rows[start:start + PAGE], default=_json_value, ensure_ascii=False,
-        separators=(",", ":")),)) for start in range(0, len(rows), PAGE)]
+    # orjson: a tenth of json's time a row (datetimes and dates in ISO 8601 as isoformat()
+    # writes them), and json's encoding was a tenth of a busy consumer's time.
+    return [connection.exec_driver_sql(sql, (orjson.dumps(
+        rows[start:start + PAGE], option=orjson.OPT_NON_STR_KEYS).decode(),))
+        for start in range(0, len(rows), PAGE)]
 
 
 def _sqlite_insert_returning(session: Session, table, rows: list[dict], columns: list[str],
@@ -126,12 +128,6 @@ def _sqlite_insert_returning(session: Session, table, rows: list[dict], columns:
                                             params)
         out.extend(sorted(tuple(r) for r in result))
     return out
-
-
-def _json_value(value):
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def pairs_in(first, second, pairs):
