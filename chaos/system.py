@@ -406,11 +406,20 @@ class System:
             pending[service] = int(rows[0][0])
         return pending
 
+    def _work_queues(self) -> list[dict]:
+        """Consumer and retry queues: not the dead letters, not RPC's."""
+        return [q for q in self.queues() if not q.get("exclusive")
+                and q["name"] != DEAD_LETTERS and not q["name"].startswith("rpc")]
+
+    def ready(self) -> int:
+        """Messages ready in the work queues (waiting to be retried included), exactly."""
+        return sum(ready for ready, _consumers in self.declared(
+            [q["name"] for q in self._work_queues()]).values())
+
     def busy(self) -> list[str]:
         """What still holds work: queues with messages (ready, unacked or waiting to be
         retried) and outboxes with unsent rows. Dead letters are not work."""
-        listed = [q for q in self.queues() if not q.get("exclusive")
-                  and q["name"] != DEAD_LETTERS and not q["name"].startswith("rpc")]
+        listed = self._work_queues()
         exact = self.declared([q["name"] for q in listed])
         held = [f"{q['name']}={max(q.get('messages') or 0, exact[q['name']][0])}"
                 for q in listed if (q.get("messages") or 0) or exact[q["name"]][0]]

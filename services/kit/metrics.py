@@ -27,7 +27,7 @@ import eventlet.wsgi
 import prometheus_client
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc as NamekoRpc
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import exc as sa_exc
 
@@ -116,6 +116,10 @@ class Figures:
         self.retries = Counter(
             "peixun_retries", "Events sent to their retry queue, by reason",
             ["consumer", "reason"], registry=registry)
+        self.events_held = Gauge(
+            "peixun_events_held",
+            "Events a consumer holds unacked while its database does not answer",
+            ["consumer"], registry=registry)
         self.dead_letters = Counter(
             "peixun_dead_letters", "Events sent to the dead-letter queue, by reason",
             ["consumer", "reason"], registry=registry)

@@ -6,6 +6,7 @@ import uuid
 import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import exc as sa_exc
 
 from services.kit import Database, ServiceRpc, event_handler
 from services.kit.rpc import RpcTimeout, rpc
@@ -43,6 +44,37 @@ def test_a_batch_commits_together_and_one_poison_event_does_not_sink_its_neighbo
     assert letter.headers["x-peixun-reason"] == "ValueError: poison"
     assert letter.headers["x-peixun-original-queue"] == \
         "evt-scheduling-session_completed--batchprobe"
+
+
+class Deadlocked:
+    """Fails the first time with the error PostgreSQL gives a deadlock, its database there."""
+
+    name = "deadlocked"
+    db = Database(service="reporting")
+    failed: list = []
+
+    @event_handler("scheduling", "session_completed")
+    def on_session_completed(self, event):
+        if not self.failed:
+            self.failed.append(event.id)
+            raise sa_exc.OperationalError("UPDATE", {}, Exception("deadlock detected"))
+        projections.session_completed(self.db, event)
+
+
+def test_a_database_error_with_the_database_there_is_retried_not_waited_for(
+        container_factory, service_config, publish, database_urls):
+    """Only a database that does not answer is waited for; a deadlock goes round the retry
+    queue like any failure retrying can fix."""
+    container = container_factory(Deadlocked, service_config)
+    container.start()
+    event = session_completed()
+    publish("scheduling.events", "session_completed", event.body())
+    wait_until(lambda: progress_of(database_urls["reporting"], event.data["class_id"])
+               == (1, 2.0), message="the event handled on its second try")
+    figures = next(iter(container.entrypoints)).metrics.figures.registry
+    consumer = {"consumer": "evt-scheduling-session_completed--deadlocked"}
+    assert figures.get_sample_value("peixun_retries_total", {**consumer, "reason": "database"}) == 1
+    assert figures.get_sample_value("peixun_events_held", consumer) in (None, 0)
 
 
 class Slowpoke:
