@@ -145,6 +145,24 @@ def test_disabling_ends_the_persons_sessions_and_a_new_password_replaces_the_old
     assert world.post(admin, "/admin/users/nobody/disable", csrf=csrf).status_code == 404
 
 
+def test_a_sign_in_posted_from_another_sites_page_is_refused(world):
+    """Login CSRF: another site's page must not sign the person in (as its own account)."""
+    sent = {"username": "admin", "password": PASSWORD}
+    for headers in ({"Sec-Fetch-Site": "cross-site", "Origin": world.base},
+                    {"Sec-Fetch-Site": "same-site"},
+                    {"Origin": "https://elsewhere.example"}, {"Origin": "null"}):
+        refused = requests.post(f"{world.base}/admin/login", data=sent, headers=headers,
+                                allow_redirects=False, timeout=30)
+        assert refused.status_code == 403, headers
+        assert "不是从本系统的登录页提交的" in refused.text
+        assert "Set-Cookie" not in refused.headers
+    for headers in ({"Sec-Fetch-Site": "same-origin", "Origin": world.base},
+                    {"Origin": world.base}, {}):
+        signed = requests.post(f"{world.base}/admin/login", data=sent, headers=headers,
+                               allow_redirects=False, timeout=30)
+        assert signed.status_code == 303 and "Set-Cookie" in signed.headers, headers
+
+
 # -- tokens --------------------------------------------------------------------------------------
 
 def test_a_revoked_or_expired_token_opens_nothing(world):

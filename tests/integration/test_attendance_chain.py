@@ -106,6 +106,7 @@ def test_an_edit_behind_the_service_s_back_is_named_and_later_attendance_shows_o
     clerk = w.browser("committee_a")
     intact = w.get(clerk, f"/admin/filings/{record['filing_id']}")
     assert "完好：备案所依据的2条考勤记录均未被改动" in intact.text
+    assert 'class="alarm"' not in intact.text
 
     # The owner of the database turns A2's absence into presence, the trigger off.
     with psycopg2.connect(database_urls["enrollment"]) as connection, \
@@ -117,7 +118,7 @@ def test_an_edit_behind_the_service_s_back_is_named_and_later_attendance_shows_o
         cursor.execute("ALTER TABLE attendance ENABLE TRIGGER attendance_is_append_only")
     # The filed record shows it at once: its page checks the log it summarised.
     shown = w.get(clerk, f"/admin/filings/{record['filing_id']}")
-    assert "不符：第2条考勤记录（党员编号 A2）与备案时不同" in shown.text
+    assert '<span class="alarm">不符：第2条考勤记录（党员编号 A2）与备案时不同' in shown.text
     broken = verify(monkeypatch, amqp_uri)
     assert broken.exit_code == 1, broken.output
     assert broken.output.startswith(

@@ -155,16 +155,18 @@ def file_form(klass: dict, kind: str, item: dict, versions: list[dict], org: dic
 
 # -- one filed version, and its review ---------------------------------------------------------
 
-def attendance_check_text(check: dict, filed_sequence: int) -> str:
-    """What the log's check says of the attendance a record summarised, for a clerk."""
+def attendance_check_text(check: dict, filed_sequence: int) -> str | Markup:
+    """What the log's check says of the attendance a record summarised, for a clerk; a record
+    no longer matching its attendance in red, where the eye falls."""
     if check.get("unavailable"):
         return "暂时无法核验（报名考勤服务未响应），请稍后刷新"
     broken = check.get("broken")
     if broken is None:
         return f"完好：备案所依据的{filed_sequence}条考勤记录均未被改动"
     if broken["chain_seq"] <= filed_sequence:
-        return (f"不符：第{broken['chain_seq']}条考勤记录（党员编号 {broken['member_no']}）"
-                "与备案时不同，已被改动，请联系系统管理员核查")
+        return el("span", f"不符：第{broken['chain_seq']}条考勤记录（党员编号 "
+                          f"{broken['member_no']}）与备案时不同，已被改动，请联系系统管理员核查",
+                  class_="alarm")
     return (f"完好：备案所依据的{filed_sequence}条考勤记录均未被改动；备案后的第"
             f"{broken['chain_seq']}条记录有改动，请联系系统管理员核查")
 

@@ -57,7 +57,8 @@ DISTRICT_NAV = (("users", "/admin/users", "用户管理"), ("audit", "/admin/aud
 # Signing in: one answer for an unknown user name and a wrong password, so that none tells
 # which user names exist.
 SIGN_IN_REFUSED = {"credentials": "用户名或密码不正确。",
-                   "disabled": "该账号已停用，请联系区级管理员。"}
+                   "disabled": "该账号已停用，请联系区级管理员。",
+                   "elsewhere": "登录请求不是从本系统的登录页提交的，未予受理。请在本页重新登录。"}
 LOCKED = ("该用户名连续登录失败次数过多，已锁定 {minutes} 分钟，请于 {until} 后再试；"
           "忘记密码请联系区级管理员重置。")
 
@@ -119,7 +120,7 @@ dl.facts dd{margin:0}
 .tabs a.active{background:#b00000;color:#fff}
 .notice{background:#eaf6e6;border:1px solid #9c9;padding:8px 12px;border-radius:3px}
 .error{background:#fdecea;border:1px solid #e99;padding:8px 12px;border-radius:3px}
-.late{color:#b00000;font-weight:700}
+.late,.alarm{color:#b00000;font-weight:700}
 .actions form{display:flex;gap:4px;margin:2px 0}
 .actions,.downloads{white-space:nowrap}
 .attachments{margin:0;padding-left:1.2em}

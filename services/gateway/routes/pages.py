@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import eventlet
 from werkzeug.wrappers import Response
@@ -90,6 +91,20 @@ def html(markup, status: int = 200) -> Response:
 
 def redirect(location: str) -> Response:
     return Response(status=303, headers={"Location": location, **SECURITY_HEADERS})
+
+
+def posted_from_elsewhere(request) -> bool:
+    """A form another site's page sent here (login CSRF: the person would be signed in as the
+    other site's account and type their work into it). Browsers name where a request comes
+    from in Sec-Fetch-Site, older ones in Origin; scripts send neither and are let through."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    host = request.headers.get("X-Forwarded-Host") or request.host
+    return urlsplit(origin).netloc != host
 
 
 def safe_next(value: str | None) -> str:
@@ -273,6 +288,8 @@ class PagesRoutes(RoutesBase):
         username, next_path = fields.get("username", ""), safe_next(fields.get("next"))
         # A failed attempt is in the audit trail under the name that was typed.
         audit.note(request, auth.Principal("", username=users.normal_username(username)[:64]))
+        if posted_from_elsewhere(request):
+            return html(views.login(next_path, views.SIGN_IN_REFUSED["elsewhere"]), status=403)
         try:
             signed = users.sign_in(self.db, username, fields.get("password", ""))
         except users.Locked as locked:
