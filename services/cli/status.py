@@ -1,5 +1,6 @@
 """`peixun status`: the whole system on one screen — each service's own health() (with its outbox
-lag), each queue's depth and consumers, the dead letters by reason — or all of it as JSON.
+lag, and the gateway's push to an LRS), each queue's depth and consumers, the dead letters by
+reason — or all of it as JSON.
 
 Queues are read with passive declares over AMQP (no management API needed): the ones the
 topology declares, each service's `rpc-<service>` and the dead letters."""
@@ -123,11 +124,33 @@ def _outbox(answer: dict) -> str:
     return text
 
 
+def _utc(iso: str | None) -> str:
+    return f"{iso[:19].replace('T', ' ')} UTC" if iso else "?"
+
+
+def _xapi_push(answer: dict) -> str:
+    """The gateway's push to an LRS, when one is configured."""
+    push = answer.get("xapi_push")
+    if not push:
+        return ""
+    text = f"xAPI push to {push['lrs_url']}: {push['pushed']} statements"
+    if push["last_pushed_at"]:
+        text += f", last at {_utc(push['last_pushed_at'])}"
+    if push["failures"]:
+        error = push["last_error"] or ""
+        if len(error) > REASON_WIDTH:
+            error = error[:REASON_WIDTH - 1] + "…"
+        text += (f"; FAILING ({push['failures']} in a row, next try "
+                 f"{_utc(push['next_attempt_at'])}): {error}")
+    return text
+
+
 def render(state: dict, every_queue: bool = False) -> str:
     lines = [f"peixun status  {state['broker']}  {state['at']}", "", "SERVICES"]
     for name, answer in state["services"].items():
         status = answer.get("status", "?")
-        detail = _outbox(answer) if status == "ok" else answer.get("error", "")
+        detail = "  ".join(filter(None, (_outbox(answer), _xapi_push(answer)))) \
+            if status == "ok" else answer.get("error", "")
         lines.append(f"  {name:<12} {status.upper() if status != 'ok' else 'ok':<8} {detail}")
 
     retry_depth = {q["name"]: q.get("messages", 0) for q in state["queues"]

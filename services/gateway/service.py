@@ -7,7 +7,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.timer import timer
 
 from services.kit import ServiceRpc
-from services.kit.rpc import RpcTimeout
+from services.kit.rpc import RpcTimeout, rpc
 
 from . import xapi_push
 from .http import http, json_response
@@ -46,6 +46,12 @@ class GatewayService(SchedulingRoutes, EnrollmentRoutes, ReportingRoutes, DocsRo
         healthy = all(state == "ok" for state in services.values())
         return json_response({"status": "ok" if healthy else "unavailable",
                               "services": services}, status=200 if healthy else 503)
+
+    @rpc
+    def health(self) -> dict:
+        """Also how the xAPI push stands (None: no LRS configured), for `peixun status`."""
+        return {**super().health(),
+                "xapi_push": xapi_push.standing(self.db, xapi_push.settings())}
 
     @timer(interval=xapi_push.TICK_SECONDS)
     def push_xapi(self):

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
 
@@ -109,6 +110,21 @@ def _claim(db, url: str, now: datetime):
 
 def _update(db, url: str, **values) -> None:
     db.execute(xapi_push.update().where(xapi_push.c.lrs_url == url).values(**values))
+
+
+def standing(db, settings: Settings | None) -> dict | None:
+    """How the push stands, for operators (`peixun status`); None when no LRS is configured.
+    The LRS's address without any user and password it may carry."""
+    if settings is None:
+        return None
+    row = db.execute(select(xapi_push).where(xapi_push.c.lrs_url == settings.url)
+                     ).mappings().first() or {}
+    parts = urlsplit(settings.url)
+    shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return {"lrs_url": shown, "pushed": row.get("pushed", 0),
+            "failures": row.get("failures", 0), "last_error": row.get("last_error"),
+            **{when: as_utc(row[when]).isoformat() if row.get(when) else None
+               for when in ("last_pushed_at", "next_attempt_at")}}
 
 
 # -- HTTP ----------------------------------------------------------------------------------------

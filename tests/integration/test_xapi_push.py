@@ -5,14 +5,17 @@ XAPI_LRS_URL names — here the stand-in (tests/support/lrs.py), which first ans
 down, then takes them: every statement arrives, once, and the gateway answers meanwhile."""
 
 import json
+import re
 import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 import tincan
+from click.testing import CliRunner
 from sqlalchemy import select
 
+from services.cli import main
 from services.gateway import xapi_push
 from services.gateway.tokens import create
 from services.kit.database import make_engine
@@ -80,13 +83,23 @@ def push_state(url, lrs):
         engine.dispose()
 
 
-def test_the_push_reaches_the_lrs_through_an_outage_each_statement_once(system, lrs, rpc):
+def test_the_push_reaches_the_lrs_through_an_outage_each_statement_once(
+        system, lrs, rpc, amqp_uri, monkeypatch):
     base, token, gateway_db = system
     admin = token("district_admin")
     wait_until(lambda: lrs.answers.count(503) == 2, timeout=20, message="two 503s")
     lrs.stop()
     wait_until(lambda: (push_state(gateway_db, lrs) or {}).get("failures", 0) >= 3,
                timeout=20, message="a refused connection")
+    # Operators see it (`peixun status` shows the gateway's health()).
+    push = rpc.gateway.health()["xapi_push"]
+    assert push["lrs_url"] == lrs.url and push["failures"] >= 3 and push["pushed"] == 0
+    assert push["last_error"] and push["next_attempt_at"]
+    monkeypatch.setenv("AMQP_URI", amqp_uri)
+    screen = CliRunner().invoke(main, ["status", "--timeout", "2"]).stdout
+    assert re.search(rf"gateway\s+ok\s+xAPI push to {re.escape(lrs.url)}: 0 statements; "
+                     r"FAILING \(\d+ in a row, next try 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC\): "
+                     r"the LRS at ", screen), screen
     # The services answer while the LRS is away.
     started = time.monotonic()
     assert pull(base, admin, limit=1).status_code == 200
@@ -100,6 +113,8 @@ def test_the_push_reaches_the_lrs_through_an_outage_each_statement_once(system, 
     state = push_state(gateway_db, lrs)
     assert (state["pushed"], state["failures"], state["last_error"]) == (21, 0, None)
     assert lrs.answers.count(503) == 2 and set(lrs.answers[2:]) == {200}
+    push = rpc.gateway.health()["xapi_push"]
+    assert (push["pushed"], push["failures"], push["last_error"]) == (21, 0, None)
 
 
 def test_statements_come_as_pages_of_a_statement_result(system):

@@ -348,6 +348,18 @@ def test_a_refusal_keeps_the_cursor_where_it_was(sqlite_db, lrs):
     assert "401" in state["last_error"] and lrs.taken == []
 
 
+def test_how_the_push_stands_shows_the_lrs_without_its_password(sqlite_db):
+    db = sqlite_db("gateway")
+    assert xapi_push.standing(db, None) is None
+    settings = xapi_push.Settings(url="https://district:pw@lrs.example.cn/xapi")
+    fresh = xapi_push.standing(db, settings)
+    assert fresh == {"lrs_url": "https://lrs.example.cn/xapi", "pushed": 0, "failures": 0,
+                     "last_error": None, "last_pushed_at": None, "next_attempt_at": None}
+    xapi_push.tick(db, settings, pages_of(some_statements(3)), lambda *_: None, T0)
+    pushed = xapi_push.standing(db, settings)
+    assert (pushed["pushed"], pushed["last_pushed_at"]) == (3, T0.isoformat())
+
+
 def test_nothing_is_pushed_unless_an_lrs_is_configured(monkeypatch):
     monkeypatch.delenv("XAPI_LRS_URL", raising=False)
     assert xapi_push.settings() is None
