@@ -65,3 +65,19 @@ def test_the_sign_in_page_fits_a_phone(chromium, site):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     screenshot(page, "sign-in-phone")
+
+
+def test_a_signed_in_page_fits_a_phone_its_menu_wrapped_not_cut(chromium, site):
+    context = context_for(chromium, site, viewport=PHONE)
+    page = context.new_page()
+    page.goto("/admin/login")
+    page.get_by_label("用户名").fill("zhang.min")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    assert page.locator("header .who").inner_text().startswith("zhang.min")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Every menu entry on the screen, none scrolled away or cut off.
+    boxes = [link.bounding_box() for link in page.locator("header nav a").all()]
+    assert len(boxes) == 7
+    assert all(0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"] for box in boxes)
+    screenshot(page, "glance-phone")

@@ -147,6 +147,16 @@ code{background:#eee;padding:1px 4px;border-radius:2px}
 .picker ul{list-style:none;margin:0;padding:0}
 .checks{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:4px 12px}
 .cards.places{grid-template-columns:repeat(auto-fill,minmax(150px,1fr));margin-bottom:12px}
+@media (max-width:760px){
+header{flex-wrap:wrap;gap:0 12px;padding:0 12px}
+header .who{margin-left:auto}
+header nav{order:3;flex:1 1 100%;flex-wrap:wrap;gap:2px;padding-bottom:4px}
+header nav a{padding:6px 8px}
+main{padding:12px 12px 32px}
+.charts,.picker{grid-template-columns:1fr}
+.toolbar form{flex-wrap:wrap}
+button,.button{white-space:nowrap}
+}
 """
 
 
