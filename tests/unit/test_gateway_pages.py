@@ -135,3 +135,19 @@ def test_the_pages_stay_out_of_the_api_document():
     paths = openapi.build(GatewayService)["paths"]
     assert "/api/v1/classes" in paths
     assert not [p for p in paths if p.startswith("/admin")]
+
+
+def test_a_class_is_offered_its_completion_only_once_no_session_is_open():
+    from services.gateway.pages.classes import _actions
+
+    def klass(*statuses):
+        return {"class_id": "k1", "status": "in_progress",
+                "sessions": [{"status": status} for status in statuses]}
+
+    open_one = str(_actions(klass("completed", "scheduled", "cancelled"), "t"))
+    assert "还有1个课次未完成，全部完成或取消后方可结业" in open_one
+    assert "/admin/classes/k1/complete" not in open_one
+    closable = str(_actions(klass("completed", "cancelled"), "t"))
+    assert 'action="/admin/classes/k1/complete"' in closable and "班次结业" in closable
+    assert "未完成" not in closable
+

@@ -370,8 +370,13 @@ def _actions(klass: dict, csrf: str) -> Markup:
         buttons.append(el("form", _csrf(csrf), el("button", "发布班次", type="submit"),
                           method="post", action=f"/admin/classes/{class_id}/publish"))
     if status in ("published", "in_progress"):
-        buttons.append(el("form", _csrf(csrf), el("button", "班次结业", type="submit"),
-                          method="post", action=f"/admin/classes/{class_id}/complete"))
+        # Offered once it can succeed: while a session is open it could only be refused.
+        still_open = sum(1 for s in klass["sessions"] if s["status"] == "scheduled")
+        buttons.append(
+            el("span", f"还有{still_open}个课次未完成，全部完成或取消后方可结业", class_="hint")
+            if still_open else
+            el("form", _csrf(csrf), el("button", "班次结业", type="submit"), method="post",
+               action=f"/admin/classes/{class_id}/complete"))
     if status in CHANGEABLE:
         buttons.append(el("form", _csrf(csrf),
                           el("input", name="reason", placeholder="取消原因", maxlength=500,
