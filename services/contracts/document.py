@@ -21,11 +21,12 @@ class Table:
     rows: list[dict]
     totals: dict | None = None    # a row of the same keys; its first column says 合计
     sheet: str | None = None      # the XLSX sheet name (≤ 31 characters)
+    section: str | None = None    # the report's `section=` whose CSV is this table
 
     @classmethod
     def from_dict(cls, data: dict) -> "Table":
         return cls(data["title"], [Column(**c) for c in data["columns"]], data["rows"],
-                   data["totals"], data["sheet"])
+                   data["totals"], data["sheet"], data.get("section"))
 
 
 @dataclass

@@ -302,6 +302,12 @@ def test_the_year_at_a_glance_shows_the_figures_and_their_charts(site):
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert workbook.headers["Content-Disposition"] == \
         f'attachment; filename="annual-summary-{YEAR}.xlsx"'
+    committees = f"/admin/annual-summary?format=csv&section=committees&year={YEAR}"
+    assert f'href="{committees.replace("&", "&amp;")}"' in page.text
+    table = site.get(browser, committees)
+    assert table.status_code == 200
+    assert table.content.decode("utf-8-sig").splitlines()[0].startswith("党(工)委,")
+    assert "甲镇党委" in table.content.decode("utf-8-sig")
 
 
 def test_a_committee_admin_sees_only_its_own_subtree(site):
@@ -365,6 +371,16 @@ def test_the_class_record_page_and_its_downloads(site):
         f'attachment; filename="class-record-{YEAR}.pdf"; '
         f"filename*=UTF-8''{quote(f'{TITLE_B}-培训情况.pdf', safe='')}")
     assert pdf.content.startswith(b"%PDF")
+    # Each table downloads on its own as CSV (the API's `section=`), from its caption.
+    for section, first_heading in (("participants", "党员编号"), ("sessions", "序号")):
+        link = f"/admin/classes/{class_b}/class-record?format=csv&section={section}"
+        shown = link.replace("&", "&amp;")
+        assert f'href="{shown}" class="caption-link">下载本表 CSV</a>' in page.text
+        table = site.get(browser, link)
+        assert table.status_code == 200 and table.headers["Content-Type"].startswith("text/csv")
+        assert table.content.decode("utf-8-sig").splitlines()[0].split(",")[0] == first_heading
+    wrong = site.get(browser, f"/admin/classes/{class_b}/class-record?format=csv&section=x")
+    assert wrong.status_code == 422 and "<html" in wrong.text
 
     committee = site.browser("committee_a")
     own = site.get(committee, f"/admin/classes/{site.classes['a']}")

@@ -151,3 +151,13 @@ def test_a_class_is_offered_its_completion_only_once_no_session_is_open():
     assert 'action="/admin/classes/k1/complete"' in closable and "班次结业" in closable
     assert "未完成" not in closable
 
+
+def test_a_report_table_links_to_its_own_csv_when_the_page_gives_where():
+    sessions = Table("课次出勤", [Column("sequence", "序号", "int")], [{"sequence": 1}],
+                     section="sessions")
+    linked = str(markup.table(sessions, csv=views.table_csv("/admin/x", year=2026)))
+    assert 'href="/admin/x?format=csv&amp;section=sessions&amp;year=2026"' in linked
+    assert "下载本表 CSV" not in str(markup.table(sessions))
+    unnamed = Table("概况", [Column("label", "项目")], [{"label": "a"}])
+    assert "下载本表 CSV" not in str(markup.table(unnamed, csv=views.table_csv("/admin/x")))
+

@@ -57,9 +57,10 @@ def facts(lines: list[tuple[str, str]]) -> Markup:
               class_="facts")
 
 
-def table(report_table: Table, links: dict | None = None) -> Markup:
+def table(report_table: Table, links: dict | None = None, csv=None) -> Markup:
     """A report's table as the report lays it out: its columns, rows and totals. `links`:
-    column key -> a function of the cell's value giving where it links to (None: no link)."""
+    column key -> a function of the cell's value giving where it links to (None: no link);
+    `csv`: a function of the table's section giving where its CSV is downloaded."""
     columns = report_table.columns
     links = links or {}
 
@@ -79,5 +80,7 @@ def table(report_table: Table, links: dict | None = None) -> Markup:
                          or [el("tr", el("td", "暂无数据", colspan=len(columns), class_="empty"))]))
     foot = el("tfoot", el("tr", *cells(report_table.totals, linked=False))) \
         if report_table.totals and report_table.rows else None
-    return el("div", el("table", el("caption", report_table.title), head, body, foot),
+    download = el("a", "下载本表 CSV", href=csv(report_table.section), class_="caption-link") \
+        if csv is not None and report_table.section else None
+    return el("div", el("table", el("caption", report_table.title, download), head, body, foot),
               class_="table-wrap")

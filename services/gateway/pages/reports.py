@@ -14,6 +14,7 @@ from .views import (
     member_link,
     org_select,
     shell,
+    table_csv,
     url,
 )
 
@@ -246,7 +247,8 @@ def coverage_gaps(data: dict, document: Document, principal, org_code: str | Non
            _downloads("/admin/coverage-gaps/file", year=year, org_code=org_code),
            class_="toolbar"),
         facts(document.facts),
-        *[table(t, links) for t in document.tables],
+        *[table(t, links, csv=table_csv("/admin/coverage-gaps/file", year=year,
+                                        org_code=org_code)) for t in document.tables],
         principal=principal, active="coverage")
 
 
@@ -263,7 +265,8 @@ def filing_status(data: dict, document: Document, principal, org_code: str | Non
            el("a", "本单位备案 »", href=url("/admin/filings/outgoing", year=year)),
            class_="toolbar"),
         facts(document.facts),
-        *[table(t) for t in document.tables],
+        *[table(t, csv=table_csv("/admin/filing-status/file", year=year,
+                                 org_code=org_code)) for t in document.tables],
         principal=principal, active="status")
 
 
@@ -285,5 +288,6 @@ def member_archive(data: dict, document: Document, principal, year: int | None) 
            _downloads(f"/admin/members/{member_no}/archive", year=year),
            class_="toolbar"),
         facts(document.facts),
-        *[table(t) for t in document.tables],
+        *[table(t, csv=table_csv(f"/admin/members/{member_no}/archive", year=year))
+          for t in document.tables],
         principal=principal, active=None)

@@ -37,7 +37,8 @@ ERROR_EXPLAINED = {
     504: "后台服务未及时响应，请稍后再试。",
 }
 FIELD_LABELS = {"year": "年度", "org_code": "组织", "class_id": "班次", "member_no": "党员编号",
-                "format": "下载格式", "status": "状态", "page": "页码", "reason": "退回原因",
+                "format": "下载格式", "section": "下载的表格", "status": "状态", "page": "页码",
+                "reason": "退回原因",
                 "kind": "备案类别", "attachments": "附件", "filing_id": "备案",
                 "attachment_id": "附件", "confirm": "确认", "csrf": "表单",
                 "username": "用户名", "password": "密码", "role": "角色", "org": "组织"}
@@ -101,6 +102,7 @@ svg.chart .note,svg.chart .axis-label{fill:#777}
 .table-wrap{overflow-x:auto;margin:12px 0}
 table{border-collapse:collapse;background:#fff;min-width:50%}
 caption{text-align:left;font-weight:700;padding:6px 0;font-size:15px}
+caption .caption-link{font-weight:400;font-size:13px;margin-left:12px}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0e6e6;white-space:nowrap}
 td{min-width:4.5em}
@@ -183,6 +185,11 @@ def url(path: str, **params) -> str:
     """A link with its query; empty parameters left out."""
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return f"{path}?{query}" if query else path
+
+
+def table_csv(path: str, **params):
+    """Where each table of a report's page downloads as CSV: a function of its section."""
+    return lambda section: url(path, format="csv", section=section, **params)
 
 
 def pct(value) -> str:
@@ -319,7 +326,8 @@ def glance(data: dict, document: Document, principal, org_code: str | None,
            el("span", "下载：", *downloads, class_="downloads"), class_="toolbar"),
         el("div", *cards, class_="cards"),
         el("div", *[el("figure", svg(chart)) for chart in document.charts], class_="charts"),
-        *[table(t) for t in document.tables],
+        *[table(t, csv=table_csv("/admin/annual-summary", year=year, org_code=org_code))
+          for t in document.tables],
         principal=principal, active="glance")
 
 
@@ -388,7 +396,9 @@ def class_record_page(data: dict, document: Document, principal) -> Markup:
            el("a", "报名管理", href=f"/admin/classes/{facts_['class_id']}/nominations"),
            class_="toolbar"),
         facts(document.facts),
-        *[table(t, {"member_no": member_link(facts_["year"])}) for t in document.tables],
+        *[table(t, {"member_no": member_link(facts_["year"])},
+                csv=table_csv(f"/admin/classes/{facts_['class_id']}/class-record"))
+          for t in document.tables],
         principal=principal, active="classes")
 
 

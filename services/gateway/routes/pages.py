@@ -149,6 +149,11 @@ def positive(args, name: str = "page") -> int:
     return value
 
 
+def csv_section(args, fmt: str) -> dict:
+    """The one table a CSV download asks for (`section`, a table's own link on the page)."""
+    return {"section": args["section"]} if fmt == "csv" and args.get("section") else {}
+
+
 def chosen(args, allowed, default: str, name: str = "format") -> str:
     value = args.get(name) or default
     if value not in allowed:
@@ -237,7 +242,8 @@ class PagesRoutes(RoutesBase):
         """A year's report as the file the page's download buttons ask for."""
         caller, _, params = self.page_scoped(request)
         fmt = chosen(request.args, formats, "xlsx")
-        return file_response(self.reporting.report(name, params, fmt, caller.within))
+        return file_response(self.reporting.report(
+            name, {**params, **csv_section(request.args, fmt)}, fmt, caller.within))
 
     def page_report(self, name: str, params: dict, within: str | None) -> tuple[dict, Document]:
         """A report's data and its layout, as reporting hands them over for a page."""
@@ -400,9 +406,11 @@ class PagesRoutes(RoutesBase):
         fmt = chosen(request.args, DOWNLOADS["class-record"], "pdf")
         self.page_class_in_reach(caller, class_id)
         _, title = self.page_class_title(class_id)
-        return file_response(self.reporting.report("class-record", {"class_id": class_id},
+        section = csv_section(request.args, fmt)
+        return file_response(self.reporting.report("class-record",
+                                                   {"class_id": class_id, **section},
                                                    fmt, caller.within),
-                             name=f"{title}-培训情况.{fmt}" if title else None)
+                             name=f"{title}-培训情况.{fmt}" if title and not section else None)
 
     # -- the filing inbox ---------------------------------------------------------------------
 

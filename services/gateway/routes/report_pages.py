@@ -22,7 +22,7 @@ from services.kit.rpc import RpcTimeout
 from ..http import http
 from ..pages import reports, views
 from .base import RoutesBase
-from .pages import DOWNLOADS, chosen, code_of, html, page, redirect, year_of
+from .pages import DOWNLOADS, chosen, code_of, csv_section, html, page, redirect, year_of
 from .reporting import file_response
 
 # A whole filing's form: its attachments at their largest, and room for the other fields.
@@ -211,5 +211,6 @@ class ReportPagesRoutes(RoutesBase):
         caller = self.page_caller(request)
         params = self.page_archive_params(request, member_no)
         fmt = chosen(request.args, DOWNLOADS["document"], "pdf")
-        return file_response(self.reporting.report("personal-archive", params, fmt,
-                                                   caller.within))
+        return file_response(self.reporting.report(
+            "personal-archive", {**params, **csv_section(request.args, fmt)}, fmt,
+            caller.within))

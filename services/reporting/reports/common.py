@@ -51,10 +51,13 @@ def sectioned(document: Document, data: dict, sections: tuple[str, ...], made_by
               ) -> Document:
     """The document with its 制表单位 / 制表日期 (the organisation `made_by` names, today in
     Asia/Shanghai) as its last facts; with only the one table `data` names as its section,
-    if it names one (the facts as a table of their own for `overview`)."""
+    if it names one (the facts as a table of their own for `overview`). Each table carries its
+    section's name: a page links to its CSV."""
     today = d.today()
     facts = [*document.facts, (MADE_BY, made_by), (MADE_ON, f"{today.year}年{today.month}月"
                                                             f"{today.day}日")]
+    for table, name in zip(document.tables, sections, strict=True):
+        table.section = name
     section = data.get("section")
     if section is None:
         tables = document.tables
