@@ -74,20 +74,18 @@ def retry_delay(attempt: int) -> float:
     return min(0.5 * 2 ** max(attempt - 1, 0), MAX_DELAY)
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Infrastructure away, a reference not seen yet, or a write that lost a race to another
-    worker (a unique key): a later try can succeed."""
-    if isinstance(exc, RetryLater | sa_exc.OperationalError | sa_exc.InterfaceError
-                  | sa_exc.IntegrityError | ConnectionError | TimeoutError | eventlet.Timeout):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
-
-
 def is_outage(exc: BaseException) -> bool:
     """A failure the database's absence may explain (a deadlock is one too: ask it)."""
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
         return True
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Infrastructure away, a reference not seen yet, or a write that lost a race to another
+    worker (a unique key): a later try can succeed."""
+    return is_outage(exc) or isinstance(exc, RetryLater | sa_exc.IntegrityError | ConnectionError
+                                        | TimeoutError | eventlet.Timeout)
 
 
 def has_deadline(exc: BaseException) -> bool:
