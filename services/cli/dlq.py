@@ -12,6 +12,8 @@ import click
 from services.kit import config
 from services.kit.clock import local
 
+from .text import short
+
 REASON_WIDTH = 70
 
 
@@ -23,11 +25,6 @@ def _moment(text: str | None) -> str:
         return f"{local(datetime.fromisoformat(text)):%Y-%m-%d %H:%M:%S}"
     except (TypeError, ValueError):
         return str(text)[:19]
-
-
-def _short(text: str | None, width: int = REASON_WIDTH) -> str:
-    text = (text or "-").replace("\n", " ")
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _operator() -> str:
@@ -54,7 +51,8 @@ def dlq_list(limit, as_json):
     _print_letters(dead_letters.peek(config.amqp_uri(), limit), as_json, lambda letter: (
         f"{letter['id']}  {_moment(letter['time'])}  {letter['service'] or '-':<11} "
         f"{letter['original_exchange']}/{letter['original_routing_key']}  "
-        f"{_short(letter['reason'])}"), "dead letters shown (`peixun dlq show ID` for one)")
+        f"{short(letter['reason'], REASON_WIDTH)}"),
+        "dead letters shown (`peixun dlq show ID` for one)")
 
 
 @dlq.command("show")
@@ -104,8 +102,8 @@ def dlq_dropped(limit, as_json):
 
     _print_letters(dead_letters.dropped(config.amqp_uri(), limit), as_json, lambda letter: (
         f"{letter['id']}  {_moment(letter['dropped_at'])}  {letter['dropped_by']:<10} "
-        f"{_short(letter['dropped_reason'], 40)}  "
-        f"(was: {letter['service'] or '-'}: {_short(letter['reason'], 40)})"),
+        f"{short(letter['dropped_reason'], 40)}  "
+        f"(was: {letter['service'] or '-'}: {short(letter['reason'], 40)})"),
         "dropped letters shown")
 
 

@@ -15,6 +15,7 @@ from services.contracts import topology
 from services.kit import config
 
 from .failures import broker
+from .text import short
 
 DEAD_LETTERS_READ = 1000   # reasons are counted over at most this many dead letters
 REASON_WIDTH = 90
@@ -137,11 +138,8 @@ def _xapi_push(answer: dict) -> str:
     if push["last_pushed_at"]:
         text += f", last at {_utc(push['last_pushed_at'])}"
     if push["failures"]:
-        error = push["last_error"] or ""
-        if len(error) > REASON_WIDTH:
-            error = error[:REASON_WIDTH - 1] + "…"
         text += (f"; FAILING ({push['failures']} in a row, next try "
-                 f"{_utc(push['next_attempt_at'])}): {error}")
+                 f"{_utc(push['next_attempt_at'])}): {short(push['last_error'], REASON_WIDTH)}")
     return text
 
 
@@ -180,10 +178,8 @@ def render(state: dict, every_queue: bool = False) -> str:
     lines += ["", f"DEAD LETTERS  {dead['waiting']} waiting, {dead['dropped']} dropped"
                   + ("  (`peixun dlq list`)" if dead["waiting"] else "")]
     for row in dead["by_reason"]:
-        reason = row["reason"] or "-"
-        if len(reason) > REASON_WIDTH:
-            reason = reason[:REASON_WIDTH - 1] + "…"
-        lines.append(f"  {row['count']:>6}  {row['service'] or '-':<12} {reason}")
+        lines.append(f"  {row['count']:>6}  {row['service'] or '-':<12} "
+                     f"{short(row['reason'], REASON_WIDTH)}")
     if dead["waiting"] > dead["reasons_read_from"]:
         lines.append(f"  (reasons counted over the first {dead['reasons_read_from']})")
     return "\n".join(lines)

@@ -38,9 +38,8 @@ ERROR_EXPLAINED = {
 }
 FIELD_LABELS = {"year": "年度", "org_code": "组织", "class_id": "班次", "member_no": "党员编号",
                 "format": "下载格式", "section": "下载的表格", "status": "状态", "page": "页码",
-                "reason": "退回原因",
-                "kind": "备案类别", "attachments": "附件", "filing_id": "备案",
-                "attachment_id": "附件", "confirm": "确认", "csrf": "表单",
+                "reason": "退回原因", "kind": "备案类别", "attachments": "附件",
+                "filing_id": "备案", "attachment_id": "附件", "confirm": "确认", "csrf": "表单",
                 "username": "用户名", "password": "密码", "role": "角色", "org": "组织"}
 # Words an error may show as they are (formats, units, the names of uploaded files); any other
 # Latin word means the text was written for programs, not people.

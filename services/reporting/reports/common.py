@@ -1,5 +1,7 @@
 """What several reports read from the read models: the tree, a class and its sessions."""
 
+from dataclasses import replace
+
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import select
 
@@ -56,17 +58,17 @@ def sectioned(document: Document, data: dict, sections: tuple[str, ...], made_by
     today = d.today()
     facts = [*document.facts, (MADE_BY, made_by), (MADE_ON, f"{today.year}年{today.month}月"
                                                             f"{today.day}日")]
-    for table, name in zip(document.tables, sections, strict=True):
-        table.section = name
+    named = [replace(table, section=name)
+             for table, name in zip(document.tables, sections, strict=True)]
     section = data.get("section")
     if section is None:
-        tables = document.tables
+        tables = named
     elif section == OVERVIEW:
         tables = [Table("概况", [Column("label", "项目"), Column("value", "内容")],
                         [{"label": label, "value": value} for label, value in facts],
                         sheet="概况")]
     else:
-        tables = [document.tables[sections.index(section)]]
+        tables = [named[sections.index(section)]]
     return Document(document.title, document.subtitle, facts, tables, document.charts)
 
 
